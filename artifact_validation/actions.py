@@ -1,0 +1,39 @@
+"""The GitHub Actions runner surface: step summary, step outputs and workflow commands."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def append_step_summary(markdown: str, path: str | os.PathLike[str] | None) -> None:
+    """Append Markdown to the job summary file (``$GITHUB_STEP_SUMMARY``) when there is one."""
+    if path:
+        with Path(path).open("a", encoding="utf-8") as fh:
+            fh.write(markdown if markdown.endswith("\n") else markdown + "\n")
+
+
+def set_outputs(outputs: dict[str, str], path: str | os.PathLike[str] | None) -> None:
+    """Append ``key=value`` step outputs to ``$GITHUB_OUTPUT`` (values must be one line)."""
+    if not path:
+        return
+    with Path(path).open("a", encoding="utf-8") as fh:
+        for key, value in outputs.items():
+            if "\n" in value or "\r" in value:
+                raise ValueError(f"step output {key!r} must be a single line")
+            fh.write(f"{key}={value}\n")
+
+
+def escape_command_data(text: str) -> str:
+    """Encode text for a workflow command (``::error::``): %, CR and LF are escaped."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def error_command(message: str) -> str:
+    """The ``::error::`` workflow command line for ``message``."""
+    return f"::error::{escape_command_data(message)}"
+
+
+def mask_command(secret: str) -> str:
+    """The ``::add-mask::`` command that hides ``secret`` from the log (emit before use)."""
+    return f"::add-mask::{escape_command_data(secret)}"

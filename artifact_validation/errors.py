@@ -1,0 +1,49 @@
+"""The error hierarchy and the exit-code contract shared by every CLI."""
+
+from __future__ import annotations
+
+#: Exit codes, one contract for every CLI (README "Exit codes").
+EXIT_VALID = 0
+EXIT_INVALID = 1
+EXIT_USAGE = 2
+EXIT_UNVALIDATED = 3
+
+
+class ValidationError(Exception):
+    """Base of every error this library raises on purpose.
+
+    An error is never a verdict: entry points turn it into a message and
+    ``exit_code``, which is never 0.
+    """
+
+    exit_code = EXIT_UNVALIDATED
+
+
+class UsageError(ValidationError):
+    """The command line or an input file given to it is wrong."""
+
+    exit_code = EXIT_USAGE
+
+
+class FilterError(UsageError):
+    """A filter file is malformed: unknown key, wrong type, bad glob, duplicate name."""
+
+
+class PayloadError(UsageError):
+    """An event payload is missing a field or has a malformed one."""
+
+
+class FileListError(UsageError):
+    """A file list (libcfgraph JSON) cannot be read or lacks ``files``/``index``."""
+
+
+class FetchError(ValidationError):
+    """A download or API call failed after retries; nothing could be validated."""
+
+
+class LimitError(ValidationError):
+    """A resource limit (size, member count, compression ratio) was hit."""
+
+
+class ApiError(FetchError):
+    """A GitHub, anaconda.org or registry API call failed after retries."""

@@ -1,0 +1,188 @@
+"""Filter files: loading and strictly checking the YAML that says which paths belong to whom."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import FilterError
+
+#: The Python-package generator config lives beside the generated filters but is not a filter.
+GENERATOR_CONFIG_NAME = "python_packages.yaml"
+
+#: Default filter directories, relative to the repository root.
+DEFAULT_FILTER_DIRS = ("validate_yamls", "generated_validate_yamls")
+
+_KNOWN_KEYS = {"files", "allowed", "exclude_files", "generate_from_artifacts"}
+_REQUIRED_KEYS = ("files", "allowed")
+
+
+@dataclass(frozen=True)
+class Filter:
+    """A named set of protected globs, the packages allowed to ship them, and exclusions."""
+
+    name: str
+    files: tuple[str, ...]
+    allowed: tuple[str, ...]
+    exclude_files: tuple[str, ...] = ()
+    generate_from_artifacts: tuple[str, ...] = ()
+    source: str = ""
+
+    def to_yaml_dict(self) -> dict[str, list[str]]:
+        """The filter as its YAML mapping, keys and lists sorted (deterministic output)."""
+        out: dict[str, list[str]] = {
+            "allowed": sorted(set(self.allowed)),
+            "files": sorted(set(self.files)),
+        }
+        if self.exclude_files:
+            out["exclude_files"] = sorted(set(self.exclude_files))
+        if self.generate_from_artifacts:
+            out["generate_from_artifacts"] = sorted(set(self.generate_from_artifacts))
+        return out
+
+
+def glob_problem(glob: str) -> str | None:
+    """Return why ``glob`` is not a valid filter glob, or None when it is.
+
+    Valid globs are relative, ``/``-separated, with no empty, ``.`` or ``..``
+    component, no backslash or NUL, balanced ``[...]`` classes, and ``**`` only
+    as a whole component.
+    """
+    if not glob or glob != glob.strip():
+        return "is empty or has leading/trailing white space"
+    if "\\" in glob or "\0" in glob:
+        return "contains a backslash or NUL (use '/' as separator)"
+    if glob.startswith("/"):
+        return "is absolute (globs are relative to the install prefix)"
+    for part in glob.split("/"):
+        if part in ("", ".", ".."):
+            return f"has an empty, '.' or '..' component ({part!r})"
+        if "**" in part and part != "**":
+            return f"uses '**' inside a component ({part!r}); '**' must stand alone"
+        if _unbalanced_brackets(part):
+            return f"has an unterminated '[' in {part!r}"
+    return None
+
+
+def _unbalanced_brackets(part: str) -> bool:
+    i = 0
+    while i < len(part):
+        if part[i] == "[":
+            j = i + 1
+            if j < len(part) and part[j] == "!":
+                j += 1
+            if j < len(part) and part[j] == "]":
+                j += 1
+            end = part.find("]", j)
+            if end == -1:
+                return True
+            i = end + 1
+        else:
+            i += 1
+    return False
+
+
+def _string_list(value: Any, where: str, key: str, *, glob: bool) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        raise FilterError(f"{where}: '{key}' must be a list, not {type(value).__name__}")
+    out = []
+    for item in value:
+        if not isinstance(item, str):
+            raise FilterError(f"{where}: '{key}' entries must be strings, got {item!r}")
+        if glob and (problem := glob_problem(item)) is not None:
+            raise FilterError(f"{where}: '{key}' glob {item!r} {problem}")
+        if not glob and not item.strip():
+            raise FilterError(f"{where}: '{key}' has an empty package name")
+        out.append(item)
+    return tuple(out)
+
+
+def parse_filter(name: str, data: Any, where: str) -> Filter:
+    """Check one filter mapping strictly; raise ``FilterError`` naming the file and the key."""
+    if not isinstance(data, dict):
+        raise FilterError(f"{where}: a filter must be a mapping with 'files' and 'allowed'")
+    unknown = sorted(set(map(str, data)) - _KNOWN_KEYS)
+    if unknown:
+        raise FilterError(
+            f"{where}: unknown key {unknown[0]!r} (known: {', '.join(sorted(_KNOWN_KEYS))})"
+        )
+    for key in _REQUIRED_KEYS:
+        if key not in data:
+            raise FilterError(f"{where}: missing required key {key!r}")
+    files = _string_list(data["files"], where, "files", glob=True)
+    if not files:
+        raise FilterError(f"{where}: 'files' must not be empty")
+    return Filter(
+        name=name,
+        files=files,
+        allowed=_string_list(data["allowed"], where, "allowed", glob=False),
+        exclude_files=_string_list(
+            data.get("exclude_files", []), where, "exclude_files", glob=True
+        ),
+        generate_from_artifacts=_string_list(
+            data.get("generate_from_artifacts", []), where, "generate_from_artifacts", glob=False
+        ),
+        source=where,
+    )
+
+
+def load_filter_file(path: Path) -> Filter:
+    """Load and check one ``<name>.yaml`` filter file."""
+    where = str(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise FilterError(f"{where}: cannot read filter file: {exc}") from exc
+    except yaml.YAMLError as exc:
+        raise FilterError(f"{where}: not valid YAML: {exc}") from exc
+    return parse_filter(path.name.removesuffix(".yaml"), data, where)
+
+
+def filter_paths(dirs: Iterable[str | Path]) -> list[Path]:
+    """The filter files in ``dirs`` (``*.yaml`` but the generator config), sorted per dir."""
+    paths: list[Path] = []
+    for d in dirs:
+        directory = Path(d)
+        if not directory.is_dir():
+            raise FilterError(f"{directory}: filter directory does not exist")
+        paths.extend(p for p in sorted(directory.glob("*.yaml")) if p.name != GENERATOR_CONFIG_NAME)
+    return paths
+
+
+def load_filters(dirs: Sequence[str | Path]) -> list[Filter]:
+    """Load every filter in ``dirs``; two filters with one name are an error.
+
+    Raises ``FilterError`` (exit 2) on the first problem: nothing is validated
+    with a partial filter set.
+    """
+    seen: dict[str, str] = {}
+    filters = []
+    for path in filter_paths(dirs):
+        flt = load_filter_file(path)
+        if flt.name in seen:
+            raise FilterError(
+                f"{path}: filter name {flt.name!r} is already defined by {seen[flt.name]}"
+            )
+        seen[flt.name] = str(path)
+        filters.append(flt)
+    if not filters:
+        raise FilterError(f"no filter files found in {', '.join(map(str, dirs))}")
+    return filters
+
+
+def dump_filter(flt: Filter) -> str:
+    """Serialize a filter deterministically (sorted keys and lists)."""
+    return yaml.safe_dump(flt.to_yaml_dict(), default_flow_style=False, sort_keys=True)
+
+
+_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+-]*$")
+
+
+def valid_filter_name(name: str) -> bool:
+    """Whether ``name`` can be a filter file name (it becomes ``<name>.yaml``)."""
+    return bool(_NAME_RE.match(name))

@@ -1,0 +1,75 @@
+"""Human reports of a verdict: plain text for terminals, Markdown for job summaries and issues."""
+
+from __future__ import annotations
+
+from .findings import ADVICE, Code, Finding
+from .verdict import Verdict
+
+#: How many offending paths a report lists per finding before summarizing the rest.
+MAX_PATHS_SHOWN = 20
+
+
+def _title(verdict: Verdict) -> str:
+    ident = " ".join(p for p in (verdict.name, verdict.version, verdict.build) if p)
+    where = f" [{verdict.subdir}]" if verdict.subdir else ""
+    state = "VALID" if verdict.valid else "INVALID" if not verdict.errors else "NOT VALIDATED"
+    return f"{verdict.source or ident}: {state}" + (f" ({ident}{where})" if ident else "")
+
+
+def _clobber_lines(verdict: Verdict, bullet: str, code: str) -> list[str]:
+    lines = []
+    shown = verdict.violations[:MAX_PATHS_SHOWN]
+    for v in shown:
+        owners = ", ".join(v.allowed) or "nobody"
+        lines.append(
+            f"{bullet}{code(v.path)}: protected by filter {code(v.filter)} "
+            f"(glob {code(v.glob)}); only {owners} may ship it"
+        )
+    if len(verdict.violations) > len(shown):
+        lines.append(f"{bullet}... and {len(verdict.violations) - len(shown)} more paths")
+    return lines
+
+
+def _path_lines(finding: Finding, bullet: str, code: str) -> list[str]:
+    shown = finding.paths[:MAX_PATHS_SHOWN]
+    lines = [f"{bullet}{code(p)}" for p in shown]
+    if len(finding.paths) > len(shown):
+        lines.append(f"{bullet}... and {len(finding.paths) - len(shown)} more paths")
+    return lines
+
+
+def render_text(verdict: Verdict) -> str:
+    """A plain-text report for the maintainer: each finding, its paths, why, and the fix."""
+    lines = [_title(verdict)]
+    for error in sorted(verdict.errors):
+        lines.append(f"  error: {error}")
+    for finding in sorted(verdict.findings, key=Finding.sort_key):
+        lines.append(f"  {finding.code.name} {finding.message}")
+        if finding.code is Code.AV201:
+            lines.extend(_clobber_lines(verdict, "    ", str))
+        else:
+            lines.extend(_path_lines(finding, "    ", str))
+        lines.append(f"    fix: {ADVICE[finding.code]}")
+    return "\n".join(lines) + "\n"
+
+
+def _md(text: str) -> str:
+    return "`" + text.replace("`", "'") + "`"
+
+
+def render_markdown(verdict: Verdict, heading: str = "###") -> str:
+    """The same report as Markdown, for ``$GITHUB_STEP_SUMMARY`` and feedstock issues."""
+    icon = ":white_check_mark:" if verdict.valid else ":x:"
+    lines = [f"{heading} {icon} {_title(verdict)}", ""]
+    if verdict.md5 or verdict.sha256:
+        lines += [f"md5 `{verdict.md5}` · sha256 `{verdict.sha256}`", ""]
+    for error in sorted(verdict.errors):
+        lines.append(f"- **error**: {error}")
+    for finding in sorted(verdict.findings, key=Finding.sort_key):
+        lines.append(f"- **{finding.code.name}** {finding.message}")
+        if finding.code is Code.AV201:
+            lines.extend(_clobber_lines(verdict, "  - ", _md))
+        else:
+            lines.extend(_path_lines(finding, "  - ", _md))
+        lines.append(f"  - *How to fix*: {ADVICE[finding.code]}")
+    return "\n".join(lines) + "\n"

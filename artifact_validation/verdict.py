@@ -1,0 +1,76 @@
+"""The verdict on one artifact: identity, hashes, violations, findings and errors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .filelist import FileList
+from .findings import Code, Finding
+from .matcher import Matcher, Violation
+
+
+@dataclass
+class Verdict:
+    """Everything a check found about one artifact; valid only when it found nothing at all."""
+
+    name: str = ""
+    subdir: str = ""
+    version: str = ""
+    build: str = ""
+    md5: str = ""
+    sha256: str = ""
+    source: str = ""
+    violations: list[Violation] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def valid(self) -> bool:
+        """True only when every check ran and found nothing (an error is never valid)."""
+        return not (self.violations or self.findings or self.errors)
+
+    def add_violations(self, violations: list[Violation]) -> None:
+        """Record clobbering violations and the AV201 finding that summarizes them."""
+        if not violations:
+            return
+        self.violations.extend(violations)
+        filters = sorted({v.filter for v in violations})
+        self.findings.append(
+            Finding(
+                Code.AV201,
+                tuple(v.path for v in violations),
+                f"protected by filter(s) {', '.join(filters)}",
+            )
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """The stable JSON contract of ``validate.py --json`` (lists sorted)."""
+        return {
+            "valid": self.valid,
+            "name": self.name,
+            "version": self.version,
+            "build": self.build,
+            "subdir": self.subdir,
+            "md5": self.md5,
+            "sha256": self.sha256,
+            "source": self.source,
+            "violations": [
+                v.to_json() for v in sorted(self.violations, key=lambda v: (v.path, v.filter))
+            ],
+            "findings": [f.to_json() for f in sorted(self.findings, key=Finding.sort_key)],
+            "errors": sorted(self.errors),
+        }
+
+
+def verdict_for_file_list(file_list: FileList, matcher: Matcher, source: str = "") -> Verdict:
+    """Check what a file list would install against the filters (no download, no archive)."""
+    verdict = Verdict(
+        name=file_list.name,
+        subdir=file_list.subdir,
+        version=file_list.version,
+        build=file_list.build,
+        source=source,
+    )
+    verdict.add_violations(matcher.check(file_list.name, file_list.subdir, file_list.paths))
+    return verdict

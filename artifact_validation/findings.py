@@ -40,6 +40,7 @@ class Code(Enum):
     AV509 = "paths differ only by Unicode normalization"
     AV510 = "path uses a Windows reserved name"
     AV511 = "path component ends in a dot or a space on Windows"
+    AV512 = "member name is not valid UTF-8 or contains a control character"
     # AV6xx: manifest (info/paths.json)
     AV601 = "info/paths.json lists a path the archive does not contain"
     AV602 = "archive installs a path that info/paths.json does not list"
@@ -109,6 +110,7 @@ ADVICE: dict[Code, str] = {
     Code.AV509: "These paths collide on macOS and some Linux tools: use one normalization (NFC).",
     Code.AV510: "Windows cannot create these files: rename them.",
     Code.AV511: "Windows strips trailing dots and spaces, so these files collide or vanish.",
+    Code.AV512: "Such names break tools and logs (shown escaped here): rename the files.",
     Code.AV601: "info/paths.json and the archive disagree: rebuild the package.",
     Code.AV602: "info/paths.json and the archive disagree: rebuild the package.",
     Code.AV603: "info/paths.json and the archive disagree: rebuild the package.",

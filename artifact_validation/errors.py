@@ -47,3 +47,15 @@ class LimitError(ValidationError):
 
 class ApiError(FetchError):
     """A GitHub, anaconda.org or registry API call failed after retries."""
+
+
+class HttpStatusError(ApiError):
+    """An API answered with an HTTP status that is final (not retryable, or retries exhausted).
+
+    ``status`` lets a caller treat an expected answer (404 absent, 409 exists)
+    as data; anything it does not handle stays an exit-3 failure.
+    """
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status

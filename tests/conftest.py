@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.fake_api import fake_api  # noqa: F401 - the shared fake-services fixture (issue 5)
+
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
 CORPUS = DATA / "corpus"

@@ -1,0 +1,362 @@
+"""The one GitHub client: issues, comments, branches, contents and pull requests, with retries.
+
+Every GitHub call of the project goes through ``GitHub`` (ghapi underneath,
+``GITHUB_API_URL`` as its base). Each call retries 5xx answers, dropped
+connections and rate limits (403/429 with ``Retry-After`` or
+``x-ratelimit-remaining: 0``) with backoff, then fails closed with
+``ApiError`` / ``HttpStatusError`` (exit 3). Usage::
+
+    gh = GitHub(api_url, token)                      # retry=RetryPolicy(sleep=...) in tests
+    number, created = gh.open_or_comment_issue("conda-forge/foo-feedstock", title, body)
+    branch, sha = gh.default_branch_head("conda-forge/admin-requests")
+    if not gh.branch_exists(repo, "foo-1a2b3c4d"):
+        gh.create_branch(repo, "foo-1a2b3c4d", sha)
+        gh.put_file(repo, "foo-1a2b3c4d", "requests/foo.yml", text, "mark foo broken")
+        pull = gh.create_pull(repo, "foo-1a2b3c4d", branch, title, body)
+        # pull == {"number": 7, "url": "https://github.com/...", "head_branch": "foo-1a2b3c4d"}
+
+``repo`` is always ``"owner/name"``. Writes are not idempotent on GitHub's
+side: a 5xx after GitHub acted can, on retry, create a second comment; the
+open-issue lookup runs before every write so re-runs never open a second issue.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import urllib.error
+from collections.abc import Iterable, Mapping
+from typing import Any
+from urllib.parse import quote
+
+import httpx2
+from fasttransport.errors import APIError as GhApiStatusError
+from ghapi.all import GhApi
+
+from .errors import HttpStatusError, UsageError
+from .retry import AttemptFailed, RetryPolicy, with_retries
+
+#: GitHub's public API base, the default of ``GITHUB_API_URL``.
+DEFAULT_API_URL = "https://api.github.com"
+
+#: Issue listing pages read when looking for an open issue by title (100 issues per page).
+MAX_ISSUE_PAGES = 10
+
+#: The title of the one issue per workflow that the failure notifier keeps (issue 7 §3).
+FAILURE_TITLE = "[bot] {workflow} failed"
+
+_REPO_RE = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+_BRANCH_RE = re.compile(r"^(?!/)(?!.*//)(?!.*\.\.)[A-Za-z0-9_./+-]+(?<![/.])$")
+
+
+def _split_repo(repo: str) -> tuple[str, str]:
+    if not isinstance(repo, str) or not _REPO_RE.match(repo):
+        raise UsageError(f"repository {repo!r} must look like 'owner/name'")
+    owner, name = repo.split("/")
+    return owner, name
+
+
+def _check_branch(branch: str) -> str:
+    if not isinstance(branch, str) or not _BRANCH_RE.match(branch):
+        raise UsageError(f"branch name {branch!r} is not a valid git branch name")
+    return branch
+
+
+def _plain(value: Any) -> Any:
+    """ghapi's AttrDict / fastcore ``L`` answers as plain dicts and lists."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, str | bytes) or value is None:
+        return value
+    if isinstance(value, Iterable):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _failure(exc: Exception) -> AttemptFailed:
+    """Turn whatever ghapi's transport raised into one retry signal (status None: no answer)."""
+    response = getattr(exc, "response", None)
+    status = getattr(response, "status_code", None) or getattr(exc, "status_code", None)
+    if isinstance(exc, urllib.error.HTTPError):  # ghapi 1.x transport
+        status, headers = exc.code, dict(exc.headers or {})
+    else:
+        headers = dict(getattr(response, "headers", None) or {})
+    message = str(getattr(exc, "message", "") or exc).splitlines()[0][:300]
+    if isinstance(response, httpx2.Response):
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if isinstance(body, dict) and isinstance(body.get("message"), str):
+            message = body["message"][:300]
+    return AttemptFailed(message, status if isinstance(status, int) else None, headers)
+
+
+class GitHub:
+    """A GitHub REST client for the few calls this project makes; every call retries, then raises.
+
+    ``token`` may be empty for anonymous reads. ``retry`` bounds attempts and
+    backoff; tests pass ``RetryPolicy(sleep=lambda s: None)``.
+    """
+
+    def __init__(
+        self,
+        api_url: str = DEFAULT_API_URL,
+        token: str | None = None,
+        *,
+        retry: RetryPolicy | None = None,
+        timeout: float = 30.0,
+    ) -> None:
+        self.api_url = api_url.rstrip("/")
+        self.retry = retry or RetryPolicy()
+        self._api = GhApi(
+            token=token or None,
+            gh_host=self.api_url,
+            sync=True,
+            authenticate=bool(token),
+            timeout=timeout,
+        )
+        # Retries are ours (bounded, injectable sleep); the transport's own would sleep unseen.
+        if hasattr(self._api, "transport"):
+            self._api.transport.retries = 0
+
+    def request(
+        self,
+        what: str,
+        verb: str,
+        path: str,
+        *,
+        query: dict[str, Any] | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> Any:
+        """One REST call (``path`` already quoted, relative to the API base), with retries.
+
+        Returns the decoded JSON (None for an empty body). Raises
+        ``HttpStatusError`` for a final status and ``ApiError`` when no
+        answer came back; ``what`` starts the message.
+        """
+
+        def attempt() -> Any:
+            try:
+                return _plain(self._api(path, verb, query=query, data=data))
+            except (httpx2.HTTPError, GhApiStatusError, urllib.error.URLError, OSError) as exc:
+                raise _failure(exc) from exc
+
+        return with_retries(attempt, self.retry, what)
+
+    # --- issues -----------------------------------------------------------------------------
+
+    def find_open_issue(self, repo: str, title: str) -> int | None:
+        """The number of the oldest open issue (not PR) titled exactly ``title``, or None."""
+        owner, name = _split_repo(repo)
+        found: list[int] = []
+        for page in range(1, MAX_ISSUE_PAGES + 1):
+            items = self.request(
+                f"listing open issues of {repo}",
+                "GET",
+                f"/repos/{owner}/{name}/issues",
+                query={"state": "open", "per_page": 100, "page": page},
+            )
+            if not isinstance(items, list):
+                raise HttpStatusError(f"listing open issues of {repo}: unexpected answer", 200)
+            found += [
+                int(item["number"])
+                for item in items
+                if isinstance(item, dict)
+                and item.get("title") == title
+                and "pull_request" not in item
+                and isinstance(item.get("number"), int)
+            ]
+            if len(items) < 100:
+                break
+        return min(found) if found else None
+
+    def create_issue(self, repo: str, title: str, body: str) -> int:
+        """Open an issue and return its number."""
+        owner, name = _split_repo(repo)
+        issue = self.request(
+            f"opening an issue on {repo}",
+            "POST",
+            f"/repos/{owner}/{name}/issues",
+            data={"title": title, "body": body},
+        )
+        return _number(issue, f"opening an issue on {repo}")
+
+    def comment_issue(self, repo: str, number: int, body: str) -> None:
+        """Add a comment to issue ``number``."""
+        owner, name = _split_repo(repo)
+        self.request(
+            f"commenting on {repo}#{number}",
+            "POST",
+            f"/repos/{owner}/{name}/issues/{int(number)}/comments",
+            data={"body": body},
+        )
+
+    def update_issue_body(self, repo: str, number: int, body: str) -> None:
+        """Replace the body of issue ``number``."""
+        owner, name = _split_repo(repo)
+        self.request(
+            f"updating {repo}#{number}",
+            "PATCH",
+            f"/repos/{owner}/{name}/issues/{int(number)}",
+            data={"body": body},
+        )
+
+    def open_or_comment_issue(self, repo: str, title: str, body: str) -> tuple[int, bool]:
+        """Comment on the open issue titled ``title``, or open it; return (number, created)."""
+        number = self.find_open_issue(repo, title)
+        if number is None:
+            return self.create_issue(repo, title, body), True
+        self.comment_issue(repo, number, body)
+        return number, False
+
+    def open_or_update_issue(self, repo: str, title: str, body: str) -> tuple[int, bool]:
+        """Replace the body of the open issue titled ``title``, or open it; (number, created)."""
+        number = self.find_open_issue(repo, title)
+        if number is None:
+            return self.create_issue(repo, title, body), True
+        self.update_issue_body(repo, number, body)
+        return number, False
+
+    # --- branches, contents, pull requests ---------------------------------------------------
+
+    def default_branch_head(self, repo: str) -> tuple[str, str]:
+        """The default branch of ``repo`` and the sha of its head commit."""
+        owner, name = _split_repo(repo)
+        info = self.request(f"reading {repo}", "GET", f"/repos/{owner}/{name}")
+        branch = info.get("default_branch") if isinstance(info, dict) else None
+        if not isinstance(branch, str) or not branch:
+            raise HttpStatusError(f"reading {repo}: the answer has no 'default_branch'", 200)
+        return branch, self._ref_sha(repo, branch)
+
+    def _ref_sha(self, repo: str, branch: str) -> str:
+        owner, name = _split_repo(repo)
+        ref = self.request(
+            f"reading branch {branch} of {repo}",
+            "GET",
+            f"/repos/{owner}/{name}/git/ref/heads/{quote(_check_branch(branch), safe='/')}",
+        )
+        sha = ref.get("object", {}).get("sha") if isinstance(ref, dict) else None
+        if not isinstance(sha, str) or not re.fullmatch(r"[0-9a-f]{40}", sha):
+            raise HttpStatusError(f"reading branch {branch} of {repo}: no commit sha", 200)
+        return sha
+
+    def branch_exists(self, repo: str, branch: str) -> bool:
+        """Whether ``branch`` exists in ``repo`` (a 404 is False; other failures raise)."""
+        try:
+            self._ref_sha(repo, branch)
+        except HttpStatusError as exc:
+            if exc.status == 404:
+                return False
+            raise
+        return True
+
+    def create_branch(self, repo: str, branch: str, sha: str) -> None:
+        """Create ``branch`` at commit ``sha`` (GitHub answers 422 if it exists: that raises)."""
+        owner, name = _split_repo(repo)
+        self.request(
+            f"creating branch {branch} on {repo}",
+            "POST",
+            f"/repos/{owner}/{name}/git/refs",
+            data={"ref": f"refs/heads/{_check_branch(branch)}", "sha": sha},
+        )
+
+    def put_file(self, repo: str, branch: str, path: str, content: str, message: str) -> None:
+        """Create or replace ``path`` on ``branch`` with the contents API (one commit)."""
+        owner, name = _split_repo(repo)
+        url = f"/repos/{owner}/{name}/contents/{quote(path, safe='/')}"
+        data: dict[str, Any] = {
+            "message": message,
+            "content": base64.b64encode(content.encode("utf-8")).decode("ascii"),
+            "branch": _check_branch(branch),
+        }
+        try:
+            current = self.request(
+                f"reading {path} on {repo}@{branch}", "GET", url, query={"ref": branch}
+            )
+        except HttpStatusError as exc:
+            if exc.status != 404:
+                raise
+        else:
+            if isinstance(current, dict) and isinstance(current.get("sha"), str):
+                data["sha"] = current["sha"]
+        self.request(f"writing {path} on {repo}@{branch}", "PUT", url, data=data)
+
+    def create_pull(self, repo: str, head: str, base: str, title: str, body: str) -> dict[str, Any]:
+        """Open a pull request from ``head`` into ``base``; return number, url, head_branch."""
+        owner, name = _split_repo(repo)
+        pull = self.request(
+            f"opening a pull request on {repo}",
+            "POST",
+            f"/repos/{owner}/{name}/pulls",
+            data={"title": title, "head": head, "base": base, "body": body},
+        )
+        return _pull_record(pull, f"opening a pull request on {repo}")
+
+    def list_pulls(self, repo: str, *, state: str = "open", head: str | None = None) -> list[dict]:
+        """Pull requests of ``repo`` (``head``: a branch of the same repo), as find_pull records."""
+        owner, name = _split_repo(repo)
+        query: dict[str, Any] = {"state": state, "per_page": 100}
+        if head is not None:
+            query["head"] = f"{owner}:{_check_branch(head)}"
+        out: list[dict] = []
+        for page in range(1, MAX_ISSUE_PAGES + 1):
+            items = self.request(
+                f"listing pull requests of {repo}",
+                "GET",
+                f"/repos/{owner}/{name}/pulls",
+                query={**query, "page": page},
+            )
+            if not isinstance(items, list):
+                raise HttpStatusError(f"listing pull requests of {repo}: unexpected answer", 200)
+            out += [_pull_record(p, f"listing pull requests of {repo}") for p in items]
+            if len(items) < 100:
+                break
+        return out
+
+    def find_pull(self, repo: str, head: str, state: str = "open") -> dict[str, Any] | None:
+        """The pull request from branch ``head`` of ``repo`` (lowest number), or None."""
+        pulls = self.list_pulls(repo, state=state, head=head)
+        return min(pulls, key=lambda p: p["number"]) if pulls else None
+
+
+def _number(item: Any, what: str) -> int:
+    number = item.get("number") if isinstance(item, dict) else None
+    if not isinstance(number, int):
+        raise HttpStatusError(f"{what}: the answer has no issue number", 200)
+    return number
+
+
+def _pull_record(pull: Any, what: str) -> dict[str, Any]:
+    number = _number(pull, what)
+    head = pull.get("head") if isinstance(pull.get("head"), dict) else {}
+    return {
+        "number": number,
+        "url": str(pull.get("html_url") or ""),
+        "head_branch": str(head.get("ref") or ""),
+    }
+
+
+# --- run links and the failure notifier ---------------------------------------------------------
+
+
+def run_url(server_url: str, repository: str, run_id: str) -> str:
+    """The web link of a workflow run: ``<server>/<owner>/<repo>/actions/runs/<run id>``."""
+    return f"{server_url.rstrip('/')}/{repository}/actions/runs/{run_id}"
+
+
+def notify_failure(gh: GitHub, repo: str, workflow: str, link: str) -> tuple[int, bool]:
+    """Open, or comment on, the one ``[bot] <workflow> failed`` issue of ``repo``; (number, new).
+
+    Every workflow calls this (through ``notify_failure.py``) when it fails on
+    the default branch, so repeated failures land on one issue per workflow.
+    """
+    if not workflow.strip() or "\n" in workflow:
+        raise UsageError("the workflow name must be one non-empty line")
+    title = FAILURE_TITLE.format(workflow=workflow.strip())
+    body = (
+        f"The `{workflow.strip()}` workflow failed: {link}\n\n"
+        "This issue collects every failure of that workflow on the default branch; "
+        "close it once the cause is fixed (the next failure opens a new one)."
+    )
+    return gh.open_or_comment_issue(repo, title, body)

@@ -1,0 +1,94 @@
+"""Bounded HTTP retries: which answers deserve another try, how long to wait, when to give up."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TypeVar
+
+from .errors import ApiError, HttpStatusError
+
+T = TypeVar("T")
+
+#: Statuses worth another try even without rate-limit headers (issue 5 §2.5).
+RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+
+
+class AttemptFailed(Exception):
+    """One failed attempt: ``status`` is None when no HTTP answer came back at all."""
+
+    def __init__(
+        self, message: str, status: int | None = None, headers: Mapping[str, str] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.headers = {k.lower(): v for k, v in (headers or {}).items()}
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How many attempts, how long to back off, the longest wait we accept.
+
+    ``sleep`` and ``clock`` are injectable so tests run fast and deterministic.
+    A rate limit that resets further away than ``max_wait`` fails closed at
+    once rather than hanging the job.
+    """
+
+    attempts: int = 5
+    backoff: float = 1.0
+    max_wait: float = 120.0
+    sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.time
+
+    def delay(self, attempt: int, status: int | None, headers: Mapping[str, str]) -> float | None:
+        """Seconds to wait after failed attempt number ``attempt`` (0-based), or None if final.
+
+        Honours ``Retry-After`` and GitHub's ``x-ratelimit-remaining: 0`` /
+        ``x-ratelimit-reset`` on 403 and 429; 5xx, 408, 429 and no answer back
+        off exponentially; any other status is final.
+        """
+        wait = self._rate_limit_wait(status, headers)
+        if wait is None:
+            if status is not None and status not in RETRYABLE_STATUSES:
+                return None
+            wait = self.backoff * 2**attempt
+        return wait if wait <= self.max_wait else None
+
+    def _rate_limit_wait(self, status: int | None, headers: Mapping[str, str]) -> float | None:
+        if status not in (403, 429, 503):
+            return None
+        retry_after = headers.get("retry-after", "").strip()
+        if retry_after.isdigit():
+            return float(retry_after)
+        if headers.get("x-ratelimit-remaining", "").strip() == "0":
+            reset = headers.get("x-ratelimit-reset", "").strip()
+            if reset.isdigit():
+                return max(0.0, float(reset) - self.clock()) + 1.0
+            return self.backoff * 60
+        return None
+
+
+def with_retries(attempt: Callable[[], T], policy: RetryPolicy, what: str) -> T:
+    """Run ``attempt`` until it returns, retrying ``AttemptFailed`` as ``policy`` allows.
+
+    A final HTTP status raises ``HttpStatusError`` (callers may treat 404 or
+    409 as data); no answer at all after the last attempt raises ``ApiError``.
+    Both exit 3: the API could not be used, so nothing passes.
+    """
+    for number in range(max(1, policy.attempts)):
+        try:
+            return attempt()
+        except AttemptFailed as exc:
+            wait = policy.delay(number, exc.status, exc.headers)
+            last = number + 1 >= policy.attempts
+            if wait is None or last:
+                tries = f"after {number + 1} attempt{'s' * (number > 0)}"
+                if exc.status is None:
+                    raise ApiError(f"{what} failed {tries}: {exc}") from exc
+                why = "retries exhausted" if wait is not None else "not retryable"
+                raise HttpStatusError(
+                    f"{what} failed {tries} with HTTP {exc.status} ({why}): {exc}", exc.status
+                ) from exc
+            policy.sleep(wait)
+    raise AssertionError("unreachable")  # pragma: no cover - the loop always returns or raises

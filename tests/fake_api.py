@@ -1,4 +1,4 @@
-"""One local server on 127.0.0.1 playing GitHub, anaconda.org, the ownership registry and files.
+"""One local server on 127.0.0.1 playing GitHub, anaconda.org and the ownership registry.
 
 A hand-written fake (no mocks of our code): real HTTP on a loopback port in a
 daemon thread, so ghapi, requests and subprocess entry points talk to it as to
@@ -10,7 +10,6 @@ Usage::
         api.github_url       # GITHUB_API_URL      -> http://127.0.0.1:PORT/github
         api.anaconda_url     # ANACONDA_API_URL    -> http://127.0.0.1:PORT/anaconda
         api.registry_url     # FEEDSTOCK_OUTPUTS_URL -> http://127.0.0.1:PORT/registry
-        api.file_url("linux-64/foo-1.0-0.conda")   # after api.add_file(...)
 
 Services and routes (paths below are relative to each service's URL):
 
@@ -35,7 +34,7 @@ anaconda.org (``/anaconda``), dists keyed (owner, name, version, "subdir/file"):
     GET    /dist/{owner}/{name}/{version}/{subdir}/{file}          -> the record, or 404
     DELETE /dist/{owner}/{name}/{version}/{subdir}/{file}          -> 201, or 404
 Registry (``/registry``): GET /outputs/{c1}/{c2}/{c3}/{name}.json -> {"feedstocks": [...]}
-Files (``/files``): GET/HEAD with single ``Range: bytes=`` support (206 + Content-Range).
+Artifacts themselves are served by ``tests/servers.py`` (``LocalServer``), not here.
 
 Scripting and inspection:
     api.fail("POST", "/github/repos/*/issues", 502, times=2)  # then normal; times=None: forever
@@ -126,7 +125,6 @@ class FakeApi:
         self.repos: dict[str, GitHubRepo] = {}
         self.dists: dict[tuple[str, str, str, str], dict[str, Any]] = {}
         self.registry: dict[str, Any] = {}
-        self.files: dict[str, bytes] = {}
         self.anaconda_tokens: dict[str, str] = {}
         self.github_token: str | None = None
         self._failures: list[_Failure] = []
@@ -186,10 +184,6 @@ class FakeApi:
     def registry_url(self) -> str:
         """Use as ``FEEDSTOCK_OUTPUTS_URL``."""
         return self.url + "/registry"
-
-    def file_url(self, path: str) -> str:
-        """The URL where ``add_file(path, ...)`` content is served."""
-        return f"{self.url}/files/{path}"
 
     # --- scripting ---------------------------------------------------------------------------
 
@@ -274,12 +268,6 @@ class FakeApi:
                 "owner": owner,
             }
 
-    def add_file(self, path: str, data: bytes) -> str:
-        """Serve ``data`` under ``/files/<path>``; returns its URL."""
-        with self.lock:
-            self.files[path] = data
-        return self.file_url(path)
-
     def register_output(self, name: str, feedstocks: list[str]) -> None:
         """Register ``name`` for ``feedstocks`` in the ownership registry."""
         with self.lock:
@@ -348,7 +336,6 @@ class _Handler(BaseHTTPRequestHandler):
                 "github": _github,
                 "anaconda": _anaconda,
                 "registry": _registry,
-                "files": _files,
             }.get(service)
             if route is None:
                 raise _Reply(404, {"message": "no such service"})
@@ -604,27 +591,6 @@ def _registry(api: FakeApi, req: Request, path: str, _h: _Handler) -> None:
     if req.method != "GET" or doc is None:
         raise _Reply(404, b"404: Not Found")
     raise _Reply(200, doc)
-
-
-def _files(api: FakeApi, req: Request, path: str, _h: _Handler) -> None:
-    data = api.files.get(path.lstrip("/"))
-    if req.method not in ("GET", "HEAD") or data is None:
-        raise _Reply(404, b"not found")
-    headers = {"Accept-Ranges": "bytes", "Content-Type": "application/octet-stream"}
-    wanted = req.headers.get("range", "")
-    match = re.fullmatch(r"bytes=(\d*)-(\d*)", wanted.strip())
-    if match and (match.group(1) or match.group(2)):
-        size = len(data)
-        if match.group(1):
-            start = int(match.group(1))
-            end = min(int(match.group(2)), size - 1) if match.group(2) else size - 1
-        else:
-            start, end = max(0, size - int(match.group(2))), size - 1
-        if start >= size or start > end:
-            raise _Reply(416, b"", {"Content-Range": f"bytes */{size}"})
-        headers["Content-Range"] = f"bytes {start}-{end}/{size}"
-        raise _Reply(206, data[start : end + 1], headers)
-    raise _Reply(200, data, headers)
 
 
 @pytest.fixture

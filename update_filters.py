@@ -1,0 +1,122 @@
+"""Regenerate generated_validate_yamls/ from the owners' file lists, the Python config and imports.
+
+Exit codes: 0 done (or, with --check, already up to date), 1 --check found files that would
+change, 2 bad usage / input / filters, 3 could not generate (a source failed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from artifact_validation.actions import append_step_summary
+from artifact_validation.errors import EXIT_INVALID, EXIT_VALID
+from artifact_validation.filters import GENERATOR_CONFIG_NAME, load_filters
+from artifact_validation.generation import (
+    MIN_SHARE,
+    CombinedSource,
+    DirectorySource,
+    FileListSource,
+    generate,
+    load_imported,
+    load_python_config,
+    render_summary,
+    write_generated,
+)
+from cli_common import ROOT, run_main
+
+
+def share(text: str) -> float:
+    """argparse type: a share in (0, 1]."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"{text} is not in (0, 1]")
+    return value
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    src = parser.add_argument_group("sources (at least one)")
+    src.add_argument(
+        "--file-lists",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="owners' file lists: DIR/artifacts/<name>/<channel>/<subdir>/<stem>.json "
+        "(libcfgraph) or DIR/<subdir>/<stem>.json; repeatable",
+    )
+    src.add_argument(
+        "--import",
+        dest="imports",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="another validator's generated filters (*.generated.yaml), passed through the "
+        "same precision rules; repeatable",
+    )
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=ROOT / "generated_validate_yamls",
+        metavar="DIR",
+        help="where generated filters go (default: generated_validate_yamls/)",
+    )
+    parser.add_argument(
+        "--hand-written",
+        type=Path,
+        default=ROOT / "validate_yamls",
+        metavar="DIR",
+        help="hand-written filters, read for generate_from_artifacts (default: validate_yamls/)",
+    )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help=f"Python-package generator config (default: OUTPUT/{GENERATOR_CONFIG_NAME})",
+    )
+    parser.add_argument(
+        "--min-share",
+        type=share,
+        default=MIN_SHARE,
+        help="keep a path shipped by at least this share of an owner's artifacts of one "
+        f"subdir (default {MIN_SHARE})",
+    )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 when a generated file would change",
+    )
+    args = parser.parse_args(argv)
+    if not (args.file_lists or args.imports):
+        parser.error("give at least one source: --file-lists DIR or --import DIR")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+
+    def body() -> int:
+        hand_written = load_filters([args.hand_written])
+        python = load_python_config(args.config or args.output / GENERATOR_CONFIG_NAME)
+        imported = [flt for d in args.imports for flt in load_imported(d)]
+        sources: list[FileListSource] = [DirectorySource(d) for d in args.file_lists]
+        source = CombinedSource(sources) if sources else None
+        generation = generate(hand_written, python, source, imported, args.min_share)
+        changes = write_generated(generation.filters, args.output, dry_run=args.check)
+        summary = render_summary(changes, generation, args.output, dry_run=args.check)
+        print(summary, file=sys.stderr, end="")
+        append_step_summary(f"```\n{summary}```\n", os.environ.get("GITHUB_STEP_SUMMARY"))
+        if args.check and any(c.kind != "unchanged" for c in changes):
+            return EXIT_INVALID
+        return EXIT_VALID
+
+    return run_main(body)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -308,25 +308,28 @@ def _covers(h: Sequence[str], g: Sequence[str]) -> bool:
     return _component_covers(h[0], g[0]) and _covers(h[1:], g[1:])
 
 
-def minimize(globs: Iterable[str]) -> list[str]:
-    """Drop each glob that another glob of the set already protects; return the rest sorted.
+def minimize(globs: Iterable[str], covering: Iterable[str] = ()) -> list[str]:
+    """Drop each glob that another glob of the set (or of ``covering``) already protects.
 
     ``lib/x/**/*`` goes when ``lib/x`` is there, an exact path when a glob
-    covers it. Dropping them changes nothing the filter flags.
+    covers it. Dropping them changes nothing the filter flags. Returns the
+    remaining globs of ``globs`` sorted (``covering`` globs are never returned).
     """
     unique = sorted(set(globs))
-    literal = {g for g in unique if _WILD.search(g) is None}
-    wild = [(g, g.split("/")) for g in unique if g not in literal]
+    extra = set(covering)
+    literal = {g for g in (*unique, *extra) if _WILD.search(g) is None}
+    wild = [(g, g.split("/")) for g in sorted({*unique, *extra} - literal)]
     keep = []
     for glob in unique:
         parts = glob.split("/")
-        if any("/".join(parts[:i]) in literal for i in range(1, len(parts))):
+        if glob in extra or any("/".join(parts[:i]) in literal for i in range(1, len(parts))):
             continue
         covered = False
         for other, other_parts in wild:
             if other != glob and _covers(other_parts, parts):
-                # Two globs that cover each other: keep the smaller one.
-                if not (_covers(parts, other_parts) and glob < other):
+                # Two globs of the set that cover each other: keep the smaller one.
+                mutual = other not in extra and _covers(parts, other_parts) and glob < other
+                if not mutual:
                     covered = True
                     break
         if not covered:
@@ -417,6 +420,8 @@ class _Spec:
     excludes: tuple[str, ...] = ()
     required: bool = False
     where: str = ""
+    #: Globs of the hand-written filter this one extends: what they protect is not repeated.
+    covering: tuple[str, ...] = ()
 
 
 def _specs(
@@ -427,7 +432,14 @@ def _specs(
         if flt.generate_from_artifacts:
             name = flt.name + GENERATED_SUFFIX
             specs[name] = _Spec(
-                name, flt.allowed, flt.generate_from_artifacts, required=True, where=flt.source
+                name,
+                flt.allowed,
+                flt.generate_from_artifacts,
+                required=True,
+                where=flt.source,
+                # Same owners: a path both protect would be reported twice. With excludes
+                # the hand-written filter does not cover everything, so repeat it all.
+                covering=() if flt.exclude_files else flt.files,
             )
     for pkg in python:
         name = pkg.name + PYTHON_SUFFIX
@@ -494,12 +506,14 @@ def generate(
                 drop(Dropped(spec.name, glob, "excluded"))
             else:
                 files.append(glob)
+        files = minimize(files, spec.covering)
         if not files:
-            continue  # an imported filter made only of junk: nothing left to protect
+            # Only junk, or nothing the hand-written filter does not already protect.
+            continue
         result.filters.append(
             Filter(
                 name=spec.name,
-                files=tuple(minimize(files)),
+                files=tuple(files),
                 allowed=tuple(sorted(set(spec.allowed))),
                 exclude_files=tuple(sorted(set(spec.excludes) | set(JUNK_EXCLUDES))),
             )

@@ -5,7 +5,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
+
+import requests
 
 from .errors import ApiError, HttpStatusError
 
@@ -92,3 +94,40 @@ def with_retries(attempt: Callable[[], T], policy: RetryPolicy, what: str) -> T:
                 ) from exc
             policy.sleep(wait)
     raise AssertionError("unreachable")  # pragma: no cover - the loop always returns or raises
+
+
+def send(
+    session: requests.Session,
+    method: str,
+    url: str,
+    *,
+    what: str,
+    policy: RetryPolicy,
+    headers: Mapping[str, str] | None = None,
+    json: Any = None,
+    timeout: float = 60.0,
+) -> requests.Response:
+    """One ``requests`` call with retries; any 2xx is returned, anything else raises.
+
+    For the anaconda.org API and the ownership registry (GitHub goes through
+    ghapi in ``github.py``). Redirects are followed for GET only.
+    """
+
+    def attempt() -> requests.Response:
+        try:
+            response = session.request(
+                method,
+                url,
+                headers=dict(headers or {}),
+                json=json,
+                timeout=timeout,
+                allow_redirects=method == "GET",
+            )
+        except requests.RequestException as exc:
+            raise AttemptFailed(f"{type(exc).__name__}: {exc}"[:300]) from exc
+        if 200 <= response.status_code < 300:
+            return response
+        detail = response.text[:200].strip().replace("\n", " ") or response.reason
+        raise AttemptFailed(detail, response.status_code, response.headers)
+
+    return with_retries(attempt, policy, what)

@@ -1,0 +1,93 @@
+"""Output ownership: which feedstocks may publish a package name (conda-forge/feedstock-outputs)."""
+
+from __future__ import annotations
+
+import json
+import re
+from urllib.parse import quote
+
+import requests
+
+from .errors import ApiError, HttpStatusError
+from .findings import Code, Finding
+from .retry import RetryPolicy, send
+
+#: The public registry, the default of ``FEEDSTOCK_OUTPUTS_URL``.
+DEFAULT_OUTPUTS_URL = "https://raw.githubusercontent.com/conda-forge/feedstock-outputs/main"
+
+#: Package names the registry can hold (conda's rule); anything else is never registered.
+_NAME = re.compile(r"[a-z0-9_][a-z0-9_.+-]*")
+
+
+def output_path(name: str) -> str:
+    """The registry file of ``name``: ``outputs/<c1>/<c2>/<c3>/<name>.json``.
+
+    c1..c3 are the first three alphanumeric characters of the name, padded
+    with ``z`` when it has fewer (``r`` -> ``outputs/r/z/z/r.json``).
+    """
+    chars = [c for c in name if c.isascii() and c.isalnum()]
+    chars += ["z"] * (3 - len(chars))
+    return f"outputs/{chars[0]}/{chars[1]}/{chars[2]}/{name}.json"
+
+
+class Registry:
+    """Reads the ownership registry over HTTP, with retries (an unreachable one is exit 3)."""
+
+    def __init__(
+        self,
+        base_url: str = DEFAULT_OUTPUTS_URL,
+        *,
+        retry: RetryPolicy | None = None,
+        session: requests.Session | None = None,
+        timeout: float = 30.0,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.retry = retry or RetryPolicy()
+        self.session = session or requests.Session()
+        self.timeout = timeout
+
+    def feedstocks(self, name: str) -> list[str] | None:
+        """The feedstocks registered for ``name``, or None when it is not registered (404)."""
+        if not _NAME.fullmatch(name):
+            return None
+        url = f"{self.base_url}/{quote(output_path(name))}"
+        what = f"reading the ownership of {name!r} from {url}"
+        try:
+            response = send(
+                self.session, "GET", url, what=what, policy=self.retry, timeout=self.timeout
+            )
+        except HttpStatusError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        try:
+            doc = json.loads(response.content)
+        except ValueError as exc:
+            raise ApiError(f"{what}: the answer is not JSON") from exc
+        feedstocks = doc.get("feedstocks") if isinstance(doc, dict) else None
+        if not isinstance(feedstocks, list) or not all(isinstance(f, str) for f in feedstocks):
+            raise ApiError(f"{what}: the answer has no 'feedstocks' list of names")
+        return feedstocks
+
+
+def check_ownership(registry: Registry, name: str, feedstock: str) -> Finding | None:
+    """AV701 when ``name`` is not registered to ``feedstock``; None when it is.
+
+    Scope: the package name from the artifact's ``info/index.json`` against
+    the registry entry of that name. Registry failures raise (exit 3).
+    """
+    owners = registry.feedstocks(name)
+    if owners is not None and feedstock in owners:
+        return None
+    how = (
+        f"add {feedstock!r} to {output_path(name)} in conda-forge/feedstock-outputs "
+        "(a pull request there, or the feedstock's registration workflow)"
+    )
+    if owners is None:
+        detail = f"{name!r} is not registered to any feedstock; {how}"
+    else:
+        detail = (
+            f"{name!r} belongs to {', '.join(sorted(owners)) or 'no feedstock'}, "
+            f"not to {feedstock!r}; rename the output, or {how}"
+        )
+    return Finding(Code.AV701, (), detail)

@@ -1,4 +1,4 @@
-"""Validate conda artifacts or their file lists against the clobbering filters.
+"""Validate conda artifacts or their file lists against the checks and the clobbering filters.
 
 Exit codes: 0 valid, 1 invalid (findings), 2 bad usage / input / filters, 3 could not validate.
 """
@@ -9,9 +9,17 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Callable
 
 from artifact_validation.actions import append_step_summary
-from artifact_validation.errors import EXIT_INVALID, EXIT_VALID
+from artifact_validation.artifact import Limits, check_source, parse_size, validate_artifact
+from artifact_validation.download import ENV_ALLOWED_HOSTS, Fetcher, allowed_hosts
+from artifact_validation.errors import (
+    EXIT_INVALID,
+    EXIT_VALID,
+    UsageError,
+    ValidationError,
+)
 from artifact_validation.filelist import load_file_list
 from artifact_validation.filters import DEFAULT_FILTER_DIRS, load_filters
 from artifact_validation.matcher import Matcher
@@ -19,9 +27,19 @@ from artifact_validation.report import render_markdown, render_text
 from artifact_validation.verdict import Verdict, verdict_for_file_list
 from cli_common import ROOT, run_main
 
+#: Limit flags: (flag, Limits field, parser, help).
+LIMIT_FLAGS: tuple[tuple[str, str, Callable[[str], float], str], ...] = (
+    ("--max-members", "max_members", int, "most archive members"),
+    ("--max-member-size", "max_member_size", parse_size, "largest member, e.g. 16G"),
+    ("--max-total-size", "max_total_size", parse_size, "most uncompressed bytes, e.g. 64G"),
+    ("--max-ratio", "max_ratio", float, "highest uncompressed/compressed ratio"),
+    ("--max-download-size", "max_download_size", parse_size, "largest download, e.g. 16G"),
+)
+
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("artifacts", nargs="*", metavar="ARTIFACT", help="path or https URL")
     parser.add_argument(
         "--file-list",
         action="append",
@@ -37,21 +55,64 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         f"({', '.join(DEFAULT_FILTER_DIRS)})",
     )
     parser.add_argument("--json", action="store_true", help="print the verdict as JSON on stdout")
+    parser.add_argument("--md5", help="expected md5 of the artifact (one artifact only)")
+    parser.add_argument("--sha256", help="expected sha256 of the artifact (one artifact only)")
+    parser.add_argument("--subdir", help="the subdir the artifact is published to")
+    parser.add_argument(
+        "--subdir-from-path",
+        action="store_true",
+        help="take the subdir from each local artifact's parent directory name",
+    )
+    parser.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="HOST",
+        help=f"also allow downloads from HOST; repeatable (also ${ENV_ALLOWED_HOSTS})",
+    )
+    parser.add_argument(
+        "--deep", action="store_true", help="also check every file's sha256 against paths.json"
+    )
+    defaults = Limits()
+    for flag, name, kind, text in LIMIT_FLAGS:
+        parser.add_argument(
+            flag, type=_positive(kind), help=f"{text} (default {getattr(defaults, name)})"
+        )
     args = parser.parse_args(argv)
-    if not args.file_list:
-        parser.error("give at least one --file-list")
+    if not args.file_list and not args.artifacts:
+        parser.error("give an ARTIFACT (path or URL) or --file-list")
+    if (args.md5 or args.sha256) and len(args.artifacts) != 1:
+        parser.error("--md5 and --sha256 need exactly one ARTIFACT")
     return args
 
 
-def emit(verdicts: list[Verdict], as_json: bool) -> int:
-    """Print the verdicts (JSON on stdout, the report on stderr) and return the exit code."""
+def _positive(kind: Callable[[str], float]) -> Callable[[str], float]:
+    def convert(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from exc
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"must be positive, not {text!r}")
+        return value
+
+    return convert
+
+
+def emit(verdicts: list[Verdict], as_json: bool, failure: int = EXIT_VALID) -> int:
+    """Print the verdicts (JSON on stdout, the report on stderr) and return the exit code.
+
+    ``failure`` is the exit code of an artifact that could not be validated
+    (3); it wins over 1, and nothing turns either into 0.
+    """
     for verdict in verdicts:
         print(render_text(verdict), file=sys.stderr, end="")
         append_step_summary(render_markdown(verdict), os.environ.get("GITHUB_STEP_SUMMARY"))
     if as_json:
         docs = [v.to_json() for v in verdicts]
         print(json.dumps(docs[0] if len(docs) == 1 else docs, indent=2, sort_keys=True))
-    return EXIT_VALID if all(v.valid for v in verdicts) else EXIT_INVALID
+    invalid = EXIT_VALID if all(v.valid for v in verdicts) else EXIT_INVALID
+    return max(invalid, failure)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -65,7 +126,37 @@ def main(argv: list[str] | None = None) -> int:
             verdict_for_file_list(fl, matcher, source=str(p))
             for fl, p in zip(file_lists, args.file_list, strict=True)
         ]
-        return emit(verdicts, args.json)
+        chosen = {n: getattr(args, n) for _, n, _, _ in LIMIT_FLAGS if getattr(args, n)}
+        limits = Limits(**chosen)
+        fetcher = Fetcher(
+            allowed_hosts=allowed_hosts(args.allow_host, os.environ.get(ENV_ALLOWED_HOSTS)),
+            max_size=limits.max_download_size,
+        )
+        for source in args.artifacts:  # refuse bad paths and URLs before validating any
+            check_source(
+                source, fetcher, subdir_from_path=args.subdir_from_path and not args.subdir
+            )
+        failure = EXIT_VALID
+        for source in args.artifacts:
+            try:
+                verdict = validate_artifact(
+                    source,
+                    matcher=matcher,
+                    expected_md5=args.md5,
+                    expected_sha256=args.sha256,
+                    subdir=args.subdir,
+                    subdir_from_path=args.subdir_from_path,
+                    deep=args.deep,
+                    limits=limits,
+                    fetcher=fetcher,
+                )
+            except UsageError:
+                raise
+            except ValidationError as exc:  # this artifact could not be validated: say so, go on
+                verdict = Verdict(source=source, errors=[str(exc)])
+                failure = max(failure, exc.exit_code)
+            verdicts.append(verdict)
+        return emit(verdicts, args.json, failure)
 
     return run_main(body)
 

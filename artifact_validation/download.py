@@ -1,0 +1,227 @@
+"""Downloading artifacts: https only, allow-listed hosts, redirects re-checked, bounded everything.
+
+Getting bytes stays apart from parsing them (``artifact.py``): a download
+streams into a file the caller owns, hashing the bytes on the way, so the
+archive is hashed in the same single pass that brings it in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import BinaryIO
+from urllib.parse import unquote, urljoin, urlsplit
+
+import requests
+
+from .errors import FetchError, LimitError, UsageError
+from .retry import AttemptFailed, RetryPolicy, with_retries
+
+#: The channel's download hosts: conda.anaconda.org redirects to the S3 bucket.
+DEFAULT_ALLOWED_HOSTS = ("conda.anaconda.org", "binstar-cio-packages-prod.s3.amazonaws.com")
+
+#: Comma-separated extra hosts, read by the entry points (never at import).
+ENV_ALLOWED_HOSTS = "VALIDATE_ALLOWED_HOSTS"
+
+#: Host names that always mean this machine (besides loopback IP addresses).
+LOOPBACK_NAMES = frozenset({"localhost"})
+
+_CHUNK = 1 << 20
+_GiB = 1 << 30
+_SCHEME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+def is_url(source: str) -> bool:
+    """Whether ``source`` is a URL (``scheme://...``) rather than a local path."""
+    return bool(_SCHEME_RE.match(source))
+
+
+def is_loopback_host(host: str) -> bool:
+    """Whether ``host`` (a name or an IP address) is this machine's loopback."""
+    host = host.strip("[]").lower()
+    if host in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def allowed_hosts(extra: Iterable[str] = (), env_value: str | None = None) -> frozenset[str]:
+    """The allow-list: the defaults, plus ``extra`` (``--allow-host``) and ``env_value``.
+
+    ``env_value`` is the content of ``$VALIDATE_ALLOWED_HOSTS`` (comma-separated);
+    host names compare case-insensitively. A malformed entry is a ``UsageError``.
+    """
+    hosts = set(DEFAULT_ALLOWED_HOSTS)
+    for raw in [*extra, *(env_value or "").split(",")]:
+        host = raw.strip().lower()
+        if not host:
+            continue
+        if not re.fullmatch(r"[a-z0-9.-]+|\[?[0-9a-f:]+\]?", host):
+            raise UsageError(
+                f"allowed host {raw!r} must be a bare host name or IP address (no scheme, "
+                "port or path)"
+            )
+        hosts.add(host.strip("[]"))
+    return frozenset(hosts)
+
+
+@dataclass(frozen=True)
+class Target:
+    """A URL that passed the rules: its host, its file name and the directory above it."""
+
+    url: str
+    host: str
+    filename: str
+    parent: str
+
+
+@dataclass(frozen=True)
+class Downloaded:
+    """What a download wrote: the final URL after redirects, size and hashes of the bytes."""
+
+    url: str
+    size: int
+    md5: str
+    sha256: str
+
+
+def _default_policy() -> RetryPolicy:
+    return RetryPolicy(attempts=4, backoff=1.0, max_wait=60.0)
+
+
+@dataclass(frozen=True)
+class Fetcher:
+    """Downloads artifacts under the URL rules; every limit is an attribute, for tests and flags.
+
+    Rules: https only, the host on ``allowed_hosts`` (plain http only for a
+    loopback host on the list), no user info in the URL, every redirect target
+    checked the same way, connect/read timeouts, retries with backoff on
+    connection errors and 5xx (``policy``), at most ``max_size`` bytes.
+    """
+
+    allowed_hosts: frozenset[str] = frozenset(DEFAULT_ALLOWED_HOSTS)
+    max_size: int = 16 * _GiB
+    connect_timeout: float = 10.0
+    read_timeout: float = 60.0
+    max_redirects: int = 5
+    policy: RetryPolicy = field(default_factory=_default_policy)
+
+    def _problem(self, url: str) -> tuple[str, Target | None]:
+        try:
+            parts = urlsplit(url)
+            host = (parts.hostname or "").lower()
+            _ = parts.port  # raises on a malformed port
+        except ValueError as exc:
+            return f"not a valid URL ({exc})", None
+        scheme = parts.scheme.lower()
+        if scheme not in ("https", "http"):
+            return f"only https URLs are allowed, not {scheme}://", None
+        if not host:
+            return "the URL has no host", None
+        if parts.username is not None or parts.password is not None:
+            return "the URL must not carry a user name or password", None
+        if host not in self.allowed_hosts:
+            allowed = ", ".join(sorted(self.allowed_hosts))
+            return (
+                f"host {host!r} is not on the download allow-list ({allowed}); "
+                "add it with --allow-host or VALIDATE_ALLOWED_HOSTS if it is trusted",
+                None,
+            )
+        if scheme == "http" and not is_loopback_host(host):
+            return f"plain http is allowed only for loopback hosts; use https://{host}", None
+        segments = parts.path.split("/")
+        filename = unquote(segments[-1])
+        parent = unquote(segments[-2]) if len(segments) > 1 else ""
+        return "", Target(url, host, filename, parent)
+
+    def check_url(self, url: str) -> Target:
+        """Check a URL given by the user; ``UsageError`` (exit 2) saying why it is refused."""
+        problem, target = self._problem(url)
+        if target is None:
+            raise UsageError(f"{url}: {problem}")
+        if not target.filename or any(c in target.filename for c in "/\\\0"):
+            raise UsageError(f"{url}: the URL path must end with the artifact's file name")
+        return target
+
+    def download(self, url: str, out: BinaryIO) -> Downloaded:
+        """Stream ``url`` into ``out`` (truncated first, on every attempt), hashing on the way.
+
+        Raises ``UsageError`` for a refused URL, ``FetchError`` for a refused
+        redirect, too many redirects or a failure after the retries, and
+        ``LimitError`` for a body larger than ``max_size``.
+        """
+        self.check_url(url)
+        with requests.Session() as session:
+            # No proxies or .netrc from the environment: credentials must never reach an
+            # artifact host, and a proxy must not stand in for an allow-listed one.
+            session.trust_env = False
+            return with_retries(
+                lambda: self._attempt(session, url, out), self.policy, f"download of {url}"
+            )
+
+    def _attempt(self, session: requests.Session, url: str, out: BinaryIO) -> Downloaded:
+        current = url
+        for _ in range(self.max_redirects + 1):
+            try:
+                response = session.get(
+                    current,
+                    stream=True,
+                    allow_redirects=False,
+                    timeout=(self.connect_timeout, self.read_timeout),
+                    headers={"Accept-Encoding": "identity"},
+                )
+            except requests.RequestException as exc:
+                raise AttemptFailed(f"{type(exc).__name__}: {exc}"[:300]) from exc
+            with response:
+                if response.is_redirect:
+                    following = urljoin(current, response.headers["Location"])
+                    problem, _ = self._problem(following)
+                    if problem:
+                        raise FetchError(
+                            f"{url}: refusing the redirect to {following[:300]}: {problem}"
+                        )
+                    current = following
+                    continue
+                if response.status_code != 200:
+                    raise AttemptFailed(
+                        f"HTTP {response.status_code} {response.reason}",
+                        response.status_code,
+                        response.headers,
+                    )
+                return self._save(response, current, out)
+        raise FetchError(f"{url}: more than {self.max_redirects} redirects")
+
+    def _save(self, response: requests.Response, url: str, out: BinaryIO) -> Downloaded:
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > self.max_size:
+            raise self._too_big(url, f"the server announces {declared} bytes, more")
+        out.seek(0)
+        out.truncate()
+        md5 = hashlib.md5(usedforsecurity=False)
+        sha256 = hashlib.sha256()
+        size = 0
+        try:
+            for chunk in response.iter_content(_CHUNK):
+                size += len(chunk)
+                if size > self.max_size:
+                    raise self._too_big(url, "the body is larger")
+                md5.update(chunk)
+                sha256.update(chunk)
+                out.write(chunk)
+        except requests.RequestException as exc:
+            raise AttemptFailed(f"body interrupted: {type(exc).__name__}: {exc}"[:300]) from exc
+        if declared.isdigit() and size != int(declared):
+            raise AttemptFailed(f"body truncated: {size} of {declared} bytes")
+        out.flush()
+        return Downloaded(url, size, md5.hexdigest(), sha256.hexdigest())
+
+    def _too_big(self, url: str, what: str) -> LimitError:
+        return LimitError(
+            f"{url}: {what} than the {self.max_size}-byte download limit "
+            "(--max-download-size); not validated"
+        )

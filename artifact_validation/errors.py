@@ -59,3 +59,11 @@ class HttpStatusError(ApiError):
     def __init__(self, message: str, status: int) -> None:
         super().__init__(message)
         self.status = status
+
+
+class ArtifactReadError(ValidationError):
+    """An artifact's metadata cannot be read (damaged archive, no info/paths.json or info/files).
+
+    Raised where a file list is needed rather than a verdict (the scan, the
+    filter generator); the scan records it per artifact and retries it later.
+    """

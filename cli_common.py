@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from artifact_validation.errors import EXIT_UNVALIDATED, ValidationError
+from artifact_validation.errors import EXIT_UNVALIDATED, UsageError, ValidationError
+from artifact_validation.github import DEFAULT_API_URL, GitHub
+from artifact_validation.retry import RetryPolicy
 
 #: The repository root: default filter dirs and scan_data/ are found relative to it.
 ROOT = Path(__file__).resolve().parent
@@ -25,3 +28,22 @@ def run_main(body: Callable[[], int]) -> int:
     except Exception as exc:  # fail closed: an unexpected failure is never a pass
         print(f"error: unexpected failure, nothing was validated: {exc!r}", file=sys.stderr)
         return EXIT_UNVALIDATED
+
+
+def retry_policy_from_env() -> RetryPolicy:
+    """The API retry policy; ``AV_RETRY_BACKOFF`` (seconds) shortens backoff for local runs."""
+    raw = os.environ.get("AV_RETRY_BACKOFF", "").strip()
+    if not raw:
+        return RetryPolicy()
+    try:
+        backoff = float(raw)
+    except ValueError as exc:
+        raise UsageError(f"AV_RETRY_BACKOFF must be a number of seconds, not {raw!r}") from exc
+    return RetryPolicy(backoff=max(0.0, backoff))
+
+
+def github_from_env() -> GitHub:
+    """The GitHub client as Actions configures it: ``GITHUB_API_URL`` and a token."""
+    token = os.environ.get("GITHUB_TOKEN") or os.environ.get("GH_TOKEN") or ""
+    api_url = os.environ.get("GITHUB_API_URL") or DEFAULT_API_URL
+    return GitHub(api_url, token, retry=retry_policy_from_env())

@@ -109,16 +109,26 @@ class GitHub:
     ) -> None:
         self.api_url = api_url.rstrip("/")
         self.retry = retry or RetryPolicy()
-        self._api = GhApi(
-            token=token or None,
-            gh_host=self.api_url,
-            sync=True,
-            authenticate=bool(token),
-            timeout=timeout,
-        )
-        # Retries are ours (bounded, injectable sleep); the transport's own would sleep unseen.
-        if hasattr(self._api, "transport"):
-            self._api.transport.retries = 0
+        self._token = token or None
+        self._timeout = timeout
+        self._ghapi: GhApi | None = None
+
+    @property
+    def _api(self) -> GhApi:
+        # Built on first use: GhApi compiles GitHub's whole OpenAPI surface (~0.5 s), which a
+        # run that never talks to GitHub (dry runs, malformed input) should not pay.
+        if self._ghapi is None:
+            self._ghapi = GhApi(
+                token=self._token,
+                gh_host=self.api_url,
+                sync=True,
+                authenticate=bool(self._token),
+                timeout=self._timeout,
+            )
+            # Retries are ours (bounded, injectable sleep); the transport's own sleep unseen.
+            if hasattr(self._ghapi, "transport"):
+                self._ghapi.transport.retries = 0
+        return self._ghapi
 
     def request(
         self,

@@ -121,19 +121,14 @@ class Anaconda:
 
 @dataclass(frozen=True)
 class Publication:
-    """What the copy step did: copied now or found there, the production md5, staging cleaned."""
+    """What the copy step did: copied now (or found there already), and the production md5."""
 
     copied: bool
     production_md5: str | None
-    removed_from_staging: bool
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready dict for the report."""
-        return {
-            "copied": self.copied,
-            "production_md5": self.production_md5,
-            "removed_from_staging": self.removed_from_staging,
-        }
+        return {"copied": self.copied, "production_md5": self.production_md5}
 
 
 def publish(
@@ -144,23 +139,22 @@ def publish(
     from_owner: str,
     to_owner: str,
     prod_token: str,
-    staging_token: str,
 ) -> tuple[Publication, Finding | None]:
-    """Copy a validated artifact to production, check its md5 there, then remove it from staging.
+    """Copy a validated artifact to production and check that production holds its md5.
 
     Returns the publication and an AV702 finding when production does not
-    hold the validated bytes (then staging is left alone, as evidence). API
-    failures after retries raise (exit 3); nothing here ever passes by error.
+    hold the validated bytes (a 409 with another file, or a bad copy). The
+    caller removes the file from staging only when there is no finding (the
+    staging copy is the evidence otherwise). API failures after retries
+    raise (exit 3); nothing here ever passes by error.
     """
     copied = anaconda.copy(dist, from_owner, to_owner, prod_token)
     there = anaconda.dist_md5(to_owner, dist, prod_token)
-    if there != md5.lower():
-        how = "was copied" if copied else "already existed there (the copy answered 409)"
-        found = f"md5 {there}" if there else "no file"
-        detail = (
-            f"{to_owner}/{dist.basename} {how}, but production has {found}; "
-            f"the validated md5 is {md5}"
-        )
-        return Publication(copied, there, False), Finding(Code.AV702, (dist.basename,), detail)
-    removed = anaconda.remove(from_owner, dist, staging_token)
-    return Publication(copied, there, removed), None
+    if there == md5.lower():
+        return Publication(copied, there), None
+    how = "was copied" if copied else "already existed there (the copy answered 409)"
+    found = f"md5 {there}" if there else "no file"
+    detail = (
+        f"{to_owner}/{dist.basename} {how}, but production has {found}; the validated md5 is {md5}"
+    )
+    return Publication(copied, there), Finding(Code.AV702, (dist.basename,), detail)

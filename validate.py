@@ -10,6 +10,7 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 from artifact_validation.actions import append_step_summary
 from artifact_validation.artifact import Limits, check_source, parse_size, validate_artifact
@@ -25,7 +26,8 @@ from artifact_validation.filters import DEFAULT_FILTER_DIRS, load_filters
 from artifact_validation.matcher import Matcher
 from artifact_validation.report import render_markdown, render_text
 from artifact_validation.verdict import Verdict, verdict_for_file_list
-from cli_common import ROOT, run_main
+from artifact_validation.worker import Options, run_event_file
+from cli_common import ROOT, retry_policy_from_env, run_main
 
 #: Limit flags: (flag, Limits field, parser, help).
 LIMIT_FLAGS: tuple[tuple[str, str, Callable[[str], float], str], ...] = (
@@ -73,12 +75,25 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--deep", action="store_true", help="also check every file's sha256 against paths.json"
     )
+    event = parser.add_argument_group("event mode (the validate-artifact workflow, issue 5)")
+    event.add_argument("--event", metavar="PATH", help="a GitHub event JSON ($GITHUB_EVENT_PATH)")
+    event.add_argument("--copy", action="store_true", help="copy a valid artifact to production")
+    event.add_argument("--issue-owner", default="conda-forge", help="owner of the feedstocks")
+    event.add_argument("--from-owner", default="cf-staging", help="anaconda.org staging owner")
+    event.add_argument("--to-owner", default="conda-forge", help="anaconda.org production owner")
+    event.add_argument(
+        "--report", default="validation-report.json", metavar="PATH", help="JSON report file"
+    )
     defaults = Limits()
     for flag, name, kind, text in LIMIT_FLAGS:
         parser.add_argument(
             flag, type=_positive(kind), help=f"{text} (default {getattr(defaults, name)})"
         )
     args = parser.parse_args(argv)
+    if args.event and (args.file_list or args.artifacts):
+        parser.error("--event validates the announced artifact only: drop ARTIFACT/--file-list")
+    if args.event:
+        return args
     if not args.file_list and not args.artifacts:
         parser.error("give an ARTIFACT (path or URL) or --file-list")
     if (args.md5 or args.sha256) and len(args.artifacts) != 1:
@@ -115,8 +130,36 @@ def emit(verdicts: list[Verdict], as_json: bool, failure: int = EXIT_VALID) -> i
     return max(invalid, failure)
 
 
+def event_mode(args: argparse.Namespace) -> int:
+    """``--event``: the worker of the validate-artifact workflow (README "The event")."""
+    options = Options(
+        copy=args.copy,
+        issue_owner=args.issue_owner,
+        from_owner=args.from_owner,
+        to_owner=args.to_owner,
+        report_path=Path(args.report),
+    )
+    dirs = args.filters or [ROOT / d for d in DEFAULT_FILTER_DIRS]
+    outcome = run_event_file(
+        args.event,
+        options,
+        os.environ,
+        dirs,
+        extra_hosts=args.allow_host,
+        retry=retry_policy_from_env(),
+    )
+    for warning in outcome.event.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    print(outcome.render_text(), file=sys.stderr, end="")
+    if args.json:
+        print(json.dumps(outcome.to_json(), indent=2, sort_keys=True))
+    return outcome.exit_code
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.event:
+        return run_main(lambda: event_mode(args))
 
     def body() -> int:
         dirs = args.filters or [ROOT / d for d in DEFAULT_FILTER_DIRS]

@@ -100,7 +100,11 @@ def _url_setting(environ: Mapping[str, str], name: str, default: str) -> str:
 
 
 def settings_from_env(
-    environ: Mapping[str, str], *, copy: bool, retry: RetryPolicy | None = None
+    environ: Mapping[str, str],
+    *,
+    copy: bool,
+    retry: RetryPolicy | None = None,
+    extra_hosts: Sequence[str] = (),
 ) -> Settings:
     """Read and check the worker's environment (README "Environment"); ``UsageError`` if bad.
 
@@ -138,7 +142,7 @@ def settings_from_env(
         staging_token=staging,
         prod_token=prod,
         outputs_url=_url_setting(environ, "FEEDSTOCK_OUTPUTS_URL", DEFAULT_OUTPUTS_URL),
-        allowed_hosts=allowed_hosts(env_value=environ.get(ENV_ALLOWED_HOSTS)),
+        allowed_hosts=allowed_hosts(extra_hosts, environ.get(ENV_ALLOWED_HOSTS)),
         retry=retry or RetryPolicy(),
     )
 
@@ -207,8 +211,19 @@ class Outcome:
         )
         return doc
 
+    @property
+    def summary(self) -> str:
+        """One line: what the run concluded, with its exit code."""
+        code = self.exit_code
+        if code == EXIT_VALID:
+            done = "copied to production" if self.publication else "not copied"
+            return f"result: valid, {done} (exit 0)"
+        if code == EXIT_INVALID:
+            return "result: invalid, not published (exit 1)"
+        return "result: FAILED, could not validate, publish or report; not published (exit 3)"
+
     def _actions_lines(self, code: Callable[[str], str]) -> list[str]:
-        lines = []
+        lines = [self.summary]
         if self.publication is not None:
             verb = "copied" if self.publication.copied else "already"
             lines.append(f"production: {verb} ({code(self.event.filename)})")
@@ -404,6 +419,8 @@ def run_event_file(
     options: Options,
     environ: Mapping[str, str],
     filter_dirs: Sequence[str | Path],
+    *,
+    extra_hosts: Sequence[str] = (),
     retry: RetryPolicy | None = None,
 ) -> Outcome:
     """``validate.py --event``: check environment, event and filters, then run the worker.
@@ -412,7 +429,7 @@ def run_event_file(
     files) is checked before the first request, so bad input is exit 2 with
     no network traffic at all.
     """
-    settings = settings_from_env(environ, copy=options.copy, retry=retry)
+    settings = settings_from_env(environ, copy=options.copy, retry=retry, extra_hosts=extra_hosts)
     options.check()
     event = load_event(event_path, settings.allowed_hosts)
     matcher = Matcher(load_filters(filter_dirs))

@@ -1,0 +1,70 @@
+"""Commit the given paths and push them to the default branch safely (fetch, rebase, retry).
+
+For workflows writing back to this repository (scan, update-filters,
+mark-broken); see ``artifact_validation/gitpush.py`` for the rules.
+Exit codes: 0 pushed (or nothing to commit), 2 bad usage, 3 not pushed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from artifact_validation.errors import EXIT_VALID
+from artifact_validation.gitpush import DEFAULT_ATTEMPTS, commit_and_push
+from cli_common import run_main
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--message", "-m", required=True, help="the commit message")
+    parser.add_argument("--paths", nargs="+", required=True, help="paths to commit (only these)")
+    parser.add_argument("--repo", type=Path, default=Path("."), help="work tree (default: .)")
+    parser.add_argument("--remote", default="origin", help="remote to push to (default: origin)")
+    parser.add_argument("--branch", help="branch to push to (default: the remote's default)")
+    parser.add_argument(
+        "--attempts",
+        type=int,
+        default=DEFAULT_ATTEMPTS,
+        help="fetch-rebase-push rounds before giving up (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--token-env",
+        metavar="VAR",
+        help="environment variable holding the HTTPS token to push with (e.g. GITHUB_TOKEN)",
+    )
+    parser.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+
+    def body() -> int:
+        result = commit_and_push(
+            args.repo,
+            args.paths,
+            args.message,
+            remote=args.remote,
+            branch=args.branch,
+            attempts=args.attempts,
+            token_env=args.token_env,
+        )
+        if args.json:
+            print(json.dumps(result.__dict__, sort_keys=True))
+        if result.pushed:
+            print(
+                f"pushed {result.commit[:12]} to {result.branch} (attempt {result.attempts})",
+                file=sys.stderr,
+            )
+        else:
+            print("nothing to commit: the paths are unchanged", file=sys.stderr)
+        return EXIT_VALID
+
+    return run_main(body)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

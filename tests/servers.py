@@ -20,6 +20,8 @@ extend it backwards-compatibly)::
   larger than the body sends that ``Content-Length`` and closes early (a truncated body).
   Any method is answered from routes, so fake APIs can script ``POST`` replies too;
   ``server.bodies`` holds the request bodies in order.
+- ``server.bytes_sent`` counts the response body bytes written, ``server.sent_by_path``
+  the same per request path (query string ignored), e.g. to show a Range read is small.
 """
 
 from __future__ import annotations
@@ -73,6 +75,11 @@ class _Handler(BaseHTTPRequestHandler):
         if not head:
             self.wfile.write(reply.body)
             self.wfile.flush()
+            owner = self.server.owner
+            with self.server.lock:
+                owner.bytes_sent += len(reply.body)
+                path = urlsplit(self.path).path
+                owner.sent_by_path[path] = owner.sent_by_path.get(path, 0) + len(reply.body)
         if truncated:
             self.close_connection = True
 
@@ -133,6 +140,8 @@ class LocalServer:
         self.root = root.resolve() if root is not None else None
         self.requests: list[tuple[str, str, dict[str, str]]] = []
         self.bodies: list[bytes] = []
+        self.bytes_sent = 0
+        self.sent_by_path: dict[str, int] = {}
         self._routes: dict[str, list[Reply]] = {}
         self._httpd: _Server | None = None
         self._thread: threading.Thread | None = None

@@ -21,6 +21,7 @@ from .atomicfile import write_if_changed
 from .errors import FilterError, UsageError
 from .filelist import FileList, load_file_list
 from .filters import (
+    YAML_LOADER,
     Filter,
     dump_filter,
     glob_problem,
@@ -147,7 +148,7 @@ def load_python_config(path: str | Path) -> list[PythonPackage]:
     """Read the Python-package generator config (``python_packages.yaml``)."""
     where = str(path)
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        data = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=YAML_LOADER)  # noqa: S506
     except (OSError, UnicodeDecodeError) as exc:
         raise FilterError(f"{where}: cannot read generator config: {exc}") from exc
     except yaml.YAMLError as exc:
@@ -547,7 +548,7 @@ class Change:
 
 def _old_files(path: Path) -> set[str]:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=YAML_LOADER)  # noqa: S506
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return set()
     files = data.get("files") if isinstance(data, dict) else None

@@ -6,13 +6,16 @@ Glob rules (README "Glob semantics"): paths and globs are relative and
 glob that matches a parent directory of a path protects the path; ``win-*`` and
 ``osx-*`` artifacts compare case-insensitively.
 
-Matching walks the trie as a small NFA, one path component at a time, and
-memoizes the state reached for each directory, so a file list costs about one
-dictionary lookup per path plus the work for its last component.
+Matching walks the trie as a small NFA, one path component at a time, built
+lazily into a DFA: each set of live trie nodes becomes one interned state that
+caches its transitions per component, and the state reached for each directory
+is memoized, so a file list costs about two dictionary lookups per path once
+warm, whatever the number of globs.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -23,7 +26,7 @@ from .filters import Filter
 #: Subdirs whose file systems compare names case-insensitively (Windows, default macOS).
 CASE_INSENSITIVE_PREFIXES = ("win-", "osx-")
 
-#: The directory-state memo is dropped when it grows past this many entries (scan reuses it).
+#: Cached directories and transitions are dropped past this many entries (scan reuses them).
 _MEMO_LIMIT = 500_000
 
 _WILD = re.compile(r"[*?\[]")
@@ -54,19 +57,72 @@ class Violation:
 
 
 class _Node:
-    __slots__ = ("globstar", "hits", "is_globstar", "literal", "wild")
+    __slots__ = ("any_wild", "globstar", "hits", "is_globstar", "literal", "wild")
 
     def __init__(self, is_globstar: bool = False) -> None:
         self.literal: dict[str, _Node] = {}
-        self.wild: dict[str, tuple[re.Pattern[str], _Node]] = {}
+        self.wild: dict[str, _Node] = {}
+        # Built on first use (many nodes are never reached): the wild children indexed
+        # by their literal prefix, so a component is tested only against the patterns
+        # whose prefix it starts with (a site-packages node has hundreds).
+        self.any_wild: _WildIndex | None = None
         self.globstar: _Node | None = None
         self.is_globstar = is_globstar
         # (filter index, original glob, is an exclude glob)
-        self.hits: list[tuple[int, str, bool]] = []
+        self.hits: list[_Hit] = []
 
 
-# A compiled state: the set of live trie nodes and the hits met on the way there.
-_State = tuple[tuple[_Node, ...], frozenset[tuple[int, str, bool]]]
+_Hit = tuple[int, str, bool]
+
+
+class _State:
+    """A state of the lazily built DFA: live trie nodes, hits met so far, cached transitions."""
+
+    __slots__ = ("flagged", "hits", "next", "nodes")
+
+    def __init__(self, nodes: tuple[_Node, ...], hits: frozenset[_Hit]) -> None:
+        self.nodes = nodes
+        self.hits = hits
+        self.next: dict[str, _State] = {}
+        # (filter index, smallest glob) of each filter whose files match and excludes do not.
+        self.flagged: tuple[tuple[int, str], ...] | None = None
+
+    def flagged_filters(self) -> tuple[tuple[int, str], ...]:
+        if self.flagged is None:
+            matched: dict[int, str] = {}
+            excluded: set[int] = set()
+            for index, glob, is_exclude in self.hits:
+                if is_exclude:
+                    excluded.add(index)
+                elif index not in matched or glob < matched[index]:
+                    matched[index] = glob
+            self.flagged = tuple(sorted((i, g) for i, g in matched.items() if i not in excluded))
+        return self.flagged
+
+
+# (prefix length, {literal prefix: [(pattern, child)]}) per length, then the patterns that
+# start with a wildcard (tested against every component).
+_WildIndex = tuple[
+    tuple[tuple[int, dict[str, list[tuple[str, "_Node"]]]], ...], tuple[tuple[str, "_Node"], ...]
+]
+
+
+def _index_wild(wild: dict[str, _Node]) -> _WildIndex:
+    by_length: dict[int, dict[str, list[tuple[str, _Node]]]] = {}
+    always = []
+    for pattern, node in wild.items():
+        prefix = pattern[: _WILD.search(pattern).start()]  # type: ignore[union-attr]
+        if prefix:
+            by_length.setdefault(len(prefix), {}).setdefault(prefix, []).append((pattern, node))
+        else:
+            always.append((pattern, node))
+    return tuple(sorted(by_length.items())), tuple(always)
+
+
+@functools.cache
+def _component_pattern(part: str) -> re.Pattern[str]:
+    """The compiled regex of one wild glob component (shared by every node and trie)."""
+    return re.compile(component_regex(part) + r"\Z")
 
 
 class _Trie:
@@ -77,10 +133,16 @@ class _Trie:
                 self._add(glob, (index, glob, False), fold)
             for glob in flt.exclude_files:
                 self._add(glob, (index, glob, True), fold)
-        self.memo: dict[str, _State] = {}
-        self.start: _State = self._close([self.root], frozenset())
+        self._reset()
 
-    def _add(self, glob: str, hit: tuple[int, str, bool], fold: bool) -> None:
+    def _reset(self) -> None:
+        """Forget every cached state and transition (bounded memory for long scans)."""
+        self.states: dict[tuple[frozenset[int], frozenset[_Hit]], _State] = {}
+        self.memo: dict[str, _State] = {}
+        self.cached = 0
+        self.start = self._state([self.root], frozenset())
+
+    def _add(self, glob: str, hit: _Hit, fold: bool) -> None:
         node = self.root
         for part in (glob.lower() if fold else glob).split("/"):
             if part == "**":
@@ -88,20 +150,15 @@ class _Trie:
                     node.globstar = _Node(is_globstar=True)
                 node = node.globstar
             elif _WILD.search(part):
-                entry = node.wild.get(part)
-                if entry is None:
-                    entry = (re.compile(component_regex(part) + r"\Z"), _Node())
-                    node.wild[part] = entry
-                node = entry[1]
+                node = node.wild.setdefault(part, _Node())
             else:
                 node = node.literal.setdefault(part, _Node())
         node.hits.append(hit)
 
-    @staticmethod
-    def _close(nodes: Iterable[_Node], hits: frozenset[tuple[int, str, bool]]) -> _State:
-        """Add every node reachable through '**' (zero directories) and collect hits."""
+    def _state(self, nodes: Iterable[_Node], hits: frozenset[_Hit]) -> _State:
+        """The interned state of ``nodes`` plus every node reachable through '**' (zero dirs)."""
         out: dict[int, _Node] = {}
-        new_hits: list[tuple[int, str, bool]] = []
+        new_hits: list[_Hit] = []
         stack = list(nodes)
         while stack:
             node = stack.pop()
@@ -111,42 +168,70 @@ class _Trie:
             new_hits.extend(node.hits)
             if node.globstar is not None:
                 stack.append(node.globstar)
-        return tuple(out.values()), hits.union(new_hits) if new_hits else hits
+        if new_hits:
+            hits = hits.union(new_hits)
+        key = (frozenset(out), hits)
+        state = self.states.get(key)
+        if state is None:
+            state = self.states[key] = _State(tuple(out.values()), hits)
+        return state
 
     def step(self, state: _State, part: str) -> _State:
-        nodes, hits = state
-        if not nodes:
-            return state
-        nxt: list[_Node] = []
-        for node in nodes:
+        nxt = state.next.get(part)
+        if nxt is not None:
+            return nxt
+        if not state.nodes:
+            return state  # dead: nothing more can match, the hits are final
+        children: list[_Node] = []
+        for node in state.nodes:
             child = node.literal.get(part)
             if child is not None:
-                nxt.append(child)
-            for rx, wchild in node.wild.values():
-                if rx.match(part):
-                    nxt.append(wchild)
+                children.append(child)
+            if node.wild:
+                index = node.any_wild
+                if index is None:
+                    index = node.any_wild = _index_wild(node.wild)
+                by_length, always = index
+                for length, table in by_length:
+                    for pattern, wchild in table.get(part[:length], ()):
+                        if _component_pattern(pattern).match(part):
+                            children.append(wchild)
+                for pattern, wchild in always:
+                    if _component_pattern(pattern).match(part):
+                        children.append(wchild)
             if node.is_globstar:
-                nxt.append(node)
-        if not nxt:
-            return ((), hits)
-        return self._close(nxt, hits)
+                children.append(node)
+        nxt = self._state(children, state.hits)
+        if self.cached >= _MEMO_LIMIT:
+            self._reset()
+        state.next[part] = nxt
+        self.cached += 1
+        return nxt
 
     def dir_state(self, directory: str) -> _State:
         state = self.memo.get(directory)
         if state is not None:
             return state
-        parent, _, last = directory.rpartition("/")
-        base = self.dir_state(parent) if parent else self.start
-        state = self.step(base, last)
-        if len(self.memo) >= _MEMO_LIMIT:
-            self.memo.clear()
-        self.memo[directory] = state
+        # Walk up to the nearest known directory, then down (no recursion: paths can be deep).
+        pending = []
+        current = directory
+        state = self.start
+        while current:
+            known = self.memo.get(current)
+            if known is not None:
+                state = known
+                break
+            pending.append(current)
+            current = current.rpartition("/")[0]
+        for prefix in reversed(pending):
+            state = self.step(state, prefix.rpartition("/")[2])
+            self.memo[prefix] = state
         return state
 
-    def hits(self, path: str) -> frozenset[tuple[int, str, bool]]:
+    def final_state(self, path: str) -> _State:
         directory, _, last = path.rpartition("/")
         base = self.dir_state(directory) if directory else self.start
-        return self.step(base, last)[1]
+        return self.step(base, last)
 
 
 class Matcher:
@@ -155,6 +240,11 @@ class Matcher:
     def __init__(self, filters: Sequence[Filter]) -> None:
         self.filters = tuple(filters)
         self._tries: dict[bool, _Trie] = {}
+        exempt: dict[str, set[int]] = {}
+        for index, flt in enumerate(self.filters):
+            for name in flt.allowed:
+                exempt.setdefault(name, set()).add(index)
+        self._exempt = {name: frozenset(indices) for name, indices in exempt.items()}
 
     def _trie(self, fold: bool) -> _Trie:
         trie = self._tries.get(fold)
@@ -172,23 +262,18 @@ class Matcher:
         """
         fold = is_case_insensitive(subdir)
         trie = self._trie(fold)
-        exempt = {i for i, flt in enumerate(self.filters) if name in flt.allowed}
+        exempt = self._exempt.get(name, frozenset())
         out: list[Violation] = []
+        # The warm path, inlined: one lookup for the directory, one for the last component.
+        memo, start, step, dir_state = trie.memo, trie.start, trie.step, trie.dir_state
         for path in paths:
-            hits = trie.hits(path.lower() if fold else path)
-            if not hits:
+            directory, _, last = (path.lower() if fold else path).rpartition("/")
+            base = (memo.get(directory) or dir_state(directory)) if directory else start
+            state = base.next.get(last) or step(base, last)
+            if not state.hits:
                 continue
-            matched: dict[int, str] = {}
-            excluded: set[int] = set()
-            for index, glob, is_exclude in hits:
-                if index in exempt:
-                    continue
-                if is_exclude:
-                    excluded.add(index)
-                elif index not in matched or glob < matched[index]:
-                    matched[index] = glob
-            for index, glob in matched.items():
-                if index not in excluded:
+            for index, glob in state.flagged_filters():
+                if index not in exempt:
                     flt = self.filters[index]
                     out.append(Violation(path, flt.name, glob, tuple(sorted(flt.allowed))))
         out.sort(key=lambda v: (v.path, v.filter))

@@ -129,3 +129,25 @@ def test_trie_agrees_with_reference_regex(globs: list[str], paths: list[str], fo
     regexes = [glob_to_regex(g, fold) for g in globs]
     expected = {p for p in paths if any(rx.match(p + "/") for rx in regexes)}
     assert got == expected
+
+
+def test_cache_reset_keeps_verdicts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a tiny cache limit the trie forgets states mid-check and still agrees with regexes."""
+    import artifact_validation.matcher as matcher_module
+
+    monkeypatch.setattr(matcher_module, "_MEMO_LIMIT", 2)
+    globs = ("include/openssl", "lib/python*/site-packages/yaml", "**/*.pem", "bin/[!x]*")
+    paths = ["include/openssl/ssl.h", "lib/python3.11/site-packages/yaml/a/b.py", "ssl/c.pem"]
+    paths += ["bin/tool", "bin/xtool", "lib/python3.11/site-packages/other.py", "a/b/c/d/e"]
+    matcher = Matcher([Filter("f", globs, ("owner",))])
+    for _ in range(3):
+        got = {v.path for v in matcher.check("x", "linux-64", paths)}
+        expected = {p for p in paths if any(glob_to_regex(g).match(p + "/") for g in globs)}
+        assert got == expected
+
+
+def test_very_deep_path() -> None:
+    """A path thousands of directories deep is checked without recursion limits."""
+    deep = "/".join(["d"] * 5000) + "/ssl.h"
+    matcher = Matcher([Filter("f", ("d/**/ssl.h",), ("owner",))])
+    assert [v.path for v in matcher.check("x", "linux-64", [deep])] == [deep]

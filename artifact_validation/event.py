@@ -37,6 +37,7 @@ _SHA256 = re.compile(r"[0-9a-fA-F]{64}")
 _GIT_SHA = re.compile(r"[0-9a-fA-F]{40}")
 _FEEDSTOCK = re.compile(r"[a-z0-9_][a-z0-9_.-]*")
 _SUBDIR = re.compile(r"noarch|[a-z0-9]+-[a-z0-9_]+")
+_URL_CHARS = re.compile(r"[A-Za-z0-9._~:/?#\[\]!$&'()*+,;=%-]+")
 _FILE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+!-]*")
 
 
@@ -104,6 +105,9 @@ def check_artifact_url(url: str, allowed_hosts: Iterable[str], where: str) -> tu
     """
     if len(url) > MAX_URL_LENGTH:
         raise PayloadError(f"{where}: longer than {MAX_URL_LENGTH} characters")
+    if not _URL_CHARS.fullmatch(url):
+        # The URL is quoted into issues and summaries: no Markdown, no @mentions.
+        raise PayloadError(f"{where}: may hold only URL characters (RFC 3986) and no '@'")
     try:
         target = Fetcher(allowed_hosts=frozenset(allowed_hosts)).check_url(url)
         parts = urlsplit(url)

@@ -263,7 +263,7 @@ def issue_body(outcome: Outcome, run_link: str) -> str:
         f"The artifact `{event.filename}` built from commit {event.git_sha} {state}; "
         "it was not published to the production channel.",
         "",
-        f"- artifact: {event.artifact_url}",
+        f"- artifact: `{event.artifact_url}`",
         f"- md5: `{event.md5}`" + (f" · sha256: `{event.sha256}`" if event.sha256 else ""),
         f"- run: {run_link or 'a local run (no link)'}",
         "",

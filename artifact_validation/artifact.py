@@ -720,8 +720,8 @@ def check_AV302(scan: Scan) -> list[Finding]:
 
 
 def check_AV303(scan: Scan) -> list[Finding]:
-    """AV303: there is no regular file ``info/index.json`` in the archive."""
-    if not scan.readable or scan.index_bytes is not None:
+    """AV303: there is no regular file ``info/index.json`` (not claimed past damage, see AV302)."""
+    if not scan.readable or scan.index_bytes is not None or scan.corrupt:
         return []
     others = sorted({m.kind for m in scan.members if m.name == INDEX_JSON})
     detail = f"it is a {', '.join(others)}, not a file" if others else ""
@@ -1121,13 +1121,12 @@ def subdir_of_path(path: str | os.PathLike[str]) -> str:
 def open_local(path: str | os.PathLike[str]) -> BinaryIO:
     """Open a local artifact for reading; a missing or non-regular file is a ``UsageError``."""
     try:
-        fh = Path(path).open("rb")
+        # stat first: opening a FIFO would block until someone writes to it
+        if not stat.S_ISREG(Path(path).stat().st_mode):
+            raise UsageError(f"{path}: not a regular file")
+        return Path(path).open("rb")
     except OSError as exc:
         raise UsageError(f"{path}: cannot open artifact: {exc.strerror or exc}") from exc
-    if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
-        fh.close()
-        raise UsageError(f"{path}: not a regular file")
-    return fh
 
 
 def check_source(

@@ -24,7 +24,11 @@ Hostile archives, built by hand member by member (nothing checks them):
 - ``metadata_entries(name, version="1.0", build="0", subdir="linux-64", paths=None,
   **index_extra) -> list[Entry]``: ``info/index.json`` plus, when ``paths`` (a mapping of
   path -> bytes) is given, a matching ``info/paths.json``.
-- ``tar_bytes(entries) -> bytes``: an uncompressed GNU tar of the entries, in order.
+- ``package_entries(name, *entries, version="1.0", build="0", subdir="linux-64",
+  **index_extra) -> list[Entry]``: ``info/index.json`` and an ``info/paths.json`` listing
+  every non-``info/``, non-directory entry exactly, then the entries: a consistent package.
+- ``tar_bytes(entries) -> bytes``: an uncompressed GNU tar of the entries, in order (PAX
+  when a name holds a NUL, which only a PAX ``path`` record can carry).
 - ``write_tar_bz2(path, entries) -> Path``: a ``.tar.bz2`` holding the entries, in order.
 - ``write_conda(path, info, pkg, *, metadata=..., extra=None, omit=()) -> Path``: a
   ``.conda`` ZIP with ``metadata.json``, ``info-<stem>.tar.zst`` (``info`` entries) and
@@ -189,14 +193,55 @@ def metadata_entries(
     return out
 
 
+def package_entries(
+    name: str,
+    *entries: Entry,
+    version: str = "1.0",
+    build: str = "0",
+    subdir: str = "linux-64",
+    **index_extra: Any,
+) -> list[Entry]:
+    """index.json, a paths.json that lists every installable entry exactly, then ``entries``."""
+    data = {e.name: e.data for e in entries if e.kind == "file"}
+    listed: list[dict[str, Any]] = []
+    for e in entries:
+        if e.name.startswith("info/") or e.kind == "dir":
+            continue
+        if e.kind == "symlink":
+            listed.append({"_path": e.name, "path_type": "softlink"})
+            continue
+        content = data.get(e.linkname if e.kind == "hardlink" else e.name, b"")
+        listed.append(
+            {
+                "_path": e.name,
+                "path_type": "hardlink",
+                "sha256": hashlib.sha256(content).hexdigest(),
+                "size_in_bytes": len(content),
+            }
+        )
+    doc = index_json(name, version, build, subdir, **index_extra)
+    return [
+        Entry("info/index.json", json.dumps(doc).encode()),
+        Entry("info/paths.json", json.dumps({"paths": listed, "paths_version": 1}).encode()),
+        *entries,
+    ]
+
+
 def tar_bytes(entries: Iterable[Entry]) -> bytes:
-    """An uncompressed GNU tar holding ``entries`` in order (duplicates and all)."""
+    """An uncompressed tar holding ``entries`` in order (duplicates and all)."""
+    entries = list(entries)
+    pax = any("\0" in e.name for e in entries)
     buf = io.BytesIO()
     with tarfile.open(
-        fileobj=buf, mode="w", format=tarfile.GNU_FORMAT, errors="surrogateescape"
+        fileobj=buf,
+        mode="w",
+        format=tarfile.PAX_FORMAT if pax else tarfile.GNU_FORMAT,
+        errors="surrogateescape",
     ) as tar:
         for entry in entries:
-            info = tarfile.TarInfo(entry.name)
+            info = tarfile.TarInfo(entry.name.replace("\0", ""))
+            if "\0" in entry.name:
+                info.pax_headers = {"path": entry.name}
             info.type = _KINDS[entry.kind]
             info.mode = entry.mode
             info.mtime = 1_700_000_000

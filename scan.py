@@ -1,6 +1,6 @@
 """Scan a whole channel for artifacts that clobber; merge shard outputs; open mark-broken PRs.
 
-Subcommands: (default) scan, ``merge``, ``mark-broken``.
+Subcommands: (default) scan, ``merge``, ``report-new``, ``mark-broken``.
 Exit codes: 0 done, 1 new invalid artifacts found (scan only with --fail-on-new), 2 bad usage
 or filters, 3 could not scan.
 """
@@ -8,27 +8,219 @@ or filters, 3 could not scan.
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
 from pathlib import Path
 
 from artifact_validation import admin_requests
-from artifact_validation.errors import EXIT_VALID
+from artifact_validation.actions import append_step_summary
+from artifact_validation.atomicfile import write_atomic
+from artifact_validation.channel import DEFAULT_SUBDIRS, Channel, check_subdir
+from artifact_validation.errors import EXIT_INVALID, EXIT_UNVALIDATED, EXIT_VALID, UsageError
 from artifact_validation.filters import DEFAULT_FILTER_DIRS, load_filters
+from artifact_validation.github import run_url
+from artifact_validation.matcher import Matcher
+from artifact_validation.progress import Progress
+from artifact_validation.scan_report import load_new_invalid, render_summary, report_new_invalid
+from artifact_validation.scan_state import (
+    ERRORS_NAME,
+    OUTPUT_NAME,
+    STATE_NAME,
+    FileListCache,
+    OutputPaths,
+    Shard,
+    filters_fingerprint,
+)
+from artifact_validation.scanner import ScanConfig, run_merge, run_scan
 from cli_common import ROOT, github_from_env, run_main
 
 
+def _add_output_args(parser: argparse.ArgumentParser) -> None:
+    data = ROOT / "scan_data"
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=data / OUTPUT_NAME,
+        help="invalid artifacts, YAML {name: {subdir/file: {filter: [paths]}}} "
+        "(default: %(default)s)",
+    )
+    parser.add_argument(
+        "--state",
+        type=Path,
+        help=f"scan state, read and written (default: {STATE_NAME} beside --output)",
+    )
+    parser.add_argument(
+        "--errors",
+        type=Path,
+        help=f"per-artifact errors, YAML (default: {ERRORS_NAME} beside --output)",
+    )
+    parser.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
+    parser.add_argument(
+        "--fail-on-new", action="store_true", help="exit 1 when new invalid artifacts were found"
+    )
+
+
+def _output_paths(args: argparse.Namespace) -> OutputPaths:
+    return OutputPaths(
+        state=args.state or args.output.with_name(STATE_NAME),
+        output=args.output,
+        errors=args.errors or args.output.with_name(ERRORS_NAME),
+    )
+
+
+def _finish(summary: dict[str, object], entries: tuple[dict[str, object], ...], args) -> None:
+    if args.json:
+        print(json.dumps(summary, indent=2, sort_keys=True))
+    counts = ", ".join(
+        f"{k} {str(v).lower() if isinstance(v, bool) else v}" for k, v in summary.items()
+    )
+    print(f"scan: {counts}", file=sys.stderr)
+    for entry in entries[:20]:
+        filters = ", ".join(sorted(entry["violations"]))  # type: ignore[call-overload]
+        print(f"  new invalid: {entry['artifact']} ({filters})", file=sys.stderr)
+    if len(entries) > 20:
+        print(f"  ... and {len(entries) - 20} more", file=sys.stderr)
+    append_step_summary(render_summary(summary, entries), os.environ.get("GITHUB_STEP_SUMMARY"))
+
+
+def _exit_code(errors: int, new: int, fail_on_new: bool) -> int:
+    if errors:
+        return EXIT_UNVALIDATED  # recorded in the errors file and retried next run, never clean
+    return EXIT_INVALID if fail_on_new and new else EXIT_VALID
+
+
+def _positive(kind: type, text: str) -> float:
+    value = kind(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, not {text}")
+    return value
+
+
 def cmd_scan(argv: list[str]) -> int:
-    """`scan.py --channel ...`: owned by the scan issue (6)."""
-    parser = argparse.ArgumentParser(prog="scan.py", description="scan a channel")
-    parser.parse_args(argv)
-    raise SystemExit("scan: not implemented yet")
+    """`scan.py --channel ...`: scan the channel incrementally (README "The scan")."""
+    parser = argparse.ArgumentParser(
+        prog="scan.py",
+        description="scan a channel for artifacts that clobber; incremental, resumable, sharded",
+    )
+    parser.add_argument("--channel", required=True, help="channel directory or https:// URL")
+    parser.add_argument(
+        "--subdir",
+        action="append",
+        metavar="S",
+        help=f"subdir to scan; repeatable (default: {', '.join(DEFAULT_SUBDIRS)})",
+    )
+    parser.add_argument(
+        "--file-lists", type=Path, metavar="DIR", help="libcfgraph file lists tried first"
+    )
+    parser.add_argument(
+        "--filters",
+        action="append",
+        metavar="DIR",
+        type=Path,
+        help=f"filter directory; repeatable (default: {', '.join(DEFAULT_FILTER_DIRS)})",
+    )
+    _add_output_args(parser)
+    parser.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=ROOT / ".scan_cache",
+        help="file-list and repodata cache (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--time-limit",
+        type=lambda t: _positive(float, t),
+        metavar="SECONDS",
+        help="stop cleanly before this many seconds, save, exit 0 with complete false",
+    )
+    parser.add_argument("--shard", metavar="I/N", help="scan only shard I of N (1 <= I <= N)")
+    parser.add_argument(
+        "--jobs", type=lambda t: int(_positive(int, t)) or 1, default=8, help="parallel reads"
+    )
+    parser.add_argument(
+        "--checkpoint-seconds",
+        type=lambda t: _positive(float, t),
+        default=60.0,
+        help="save progress at least this often (default: %(default)s)",
+    )
+    args = parser.parse_args(argv)
+    subdirs = tuple(check_subdir(s) for s in (args.subdir or DEFAULT_SUBDIRS))
+    config = ScanConfig(
+        subdirs=tuple(dict.fromkeys(subdirs)),
+        shard=Shard.parse(args.shard) if args.shard else None,
+        time_limit=args.time_limit,
+        jobs=args.jobs,
+        checkpoint_seconds=args.checkpoint_seconds,
+    )
+    filters = load_filters(args.filters or [ROOT / d for d in DEFAULT_FILTER_DIRS])
+    channel = Channel(args.channel, file_lists=args.file_lists, cache_dir=args.cache_dir)
+    progress = Progress(sys.stderr, "scan")
+    summary = run_scan(
+        channel,
+        Matcher(filters),
+        filters_fingerprint(filters),
+        _output_paths(args),
+        config,
+        cache=FileListCache(args.cache_dir / "file-lists"),
+        on_progress=lambda p: progress(p.done, p.total, p.errors),
+    )
+    progress.close(summary.scanned, summary.scanned, summary.errors)
+    _finish(summary.to_json(), summary.new_entries, args)
+    return _exit_code(summary.errors, summary.new_invalid, args.fail_on_new)
 
 
 def cmd_merge(argv: list[str]) -> int:
-    """`scan.py merge OUT... --output ...`: owned by the scan issue (6)."""
-    parser = argparse.ArgumentParser(prog="scan.py merge", description="merge shard outputs")
-    parser.parse_args(argv)
-    raise SystemExit("merge: not implemented yet")
+    """`scan.py merge OUT... --output ...`: combine shard outputs and states into one."""
+    parser = argparse.ArgumentParser(
+        prog="scan.py merge",
+        description="merge the outputs of shards 1..N (directories holding scan_state.json)",
+    )
+    parser.add_argument("outputs", nargs="+", metavar="OUT", help="a shard's output directory")
+    _add_output_args(parser)
+    parser.add_argument(
+        "--new-invalid",
+        type=Path,
+        metavar="PATH.json",
+        help="write the invalid artifacts that are new since the previous --state (a JSON list)",
+    )
+    args = parser.parse_args(argv)
+    summary = run_merge(args.outputs, _output_paths(args))
+    if args.new_invalid:
+        write_atomic(args.new_invalid, json.dumps(list(summary.new_entries), indent=1) + "\n")
+    _finish(summary.to_json(), summary.new_entries, args)
+    return _exit_code(0, summary.new_invalid, args.fail_on_new)
+
+
+def cmd_report_new(argv: list[str]) -> int:
+    """`scan.py report-new NEW.json`: open or comment on the one issue listing new invalid ones."""
+    parser = argparse.ArgumentParser(
+        prog="scan.py report-new",
+        description="open (or comment on) the one issue listing new invalid artifacts, with the "
+        "run link; reads GITHUB_TOKEN, GITHUB_API_URL, GITHUB_REPOSITORY, GITHUB_SERVER_URL, "
+        "GITHUB_RUN_ID",
+    )
+    parser.add_argument(
+        "new_invalid", type=Path, metavar="NEW.json", help="from merge --new-invalid"
+    )
+    parser.add_argument("--repo", help="owner/name (default: $GITHUB_REPOSITORY)")
+    args = parser.parse_args(argv)
+    entries = load_new_invalid(args.new_invalid)
+    if not entries:
+        print("report-new: no new invalid artifacts; nothing to report", file=sys.stderr)
+        return EXIT_VALID
+    env = os.environ
+    repo = args.repo or env.get("GITHUB_REPOSITORY", "")
+    if not repo:
+        raise UsageError("give --repo or set $GITHUB_REPOSITORY")
+    run_id = env.get("GITHUB_RUN_ID", "")
+    link = ""
+    if env.get("GITHUB_REPOSITORY") and run_id.isdigit():
+        server = env.get("GITHUB_SERVER_URL") or "https://github.com"
+        link = run_url(server, env["GITHUB_REPOSITORY"], run_id)
+    number, created = report_new_invalid(github_from_env(), repo, entries, link)  # type: ignore[misc]
+    verb = "opened" if created else "commented on"
+    print(f"report-new: {verb} issue #{number} on {repo} ({len(entries)} new)", file=sys.stderr)
+    return EXIT_VALID
 
 
 def cmd_mark_broken(argv: list[str]) -> int:
@@ -88,7 +280,7 @@ def cmd_mark_broken(argv: list[str]) -> int:
     return EXIT_VALID
 
 
-COMMANDS = {"merge": cmd_merge, "mark-broken": cmd_mark_broken}
+COMMANDS = {"merge": cmd_merge, "report-new": cmd_report_new, "mark-broken": cmd_mark_broken}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,412 @@
+"""The channel scan: incremental, resumable and sharded; each build checked once per filter set.
+
+``run_scan`` lists the selected subdirs, then, for every build of the shard:
+
+1. known under the current filter fingerprint: skipped (``skipped_known``);
+2. known under older filters and in the file-list cache: re-checked from the
+   cache, nothing downloaded;
+3. otherwise its file list is read (``Channel.file_list``: the file-list
+   directory, else the artifact, several at a time) and checked.
+
+Progress is saved every ``checkpoint_seconds`` and at the end (cache segment,
+then state, then outputs; see ``scan_state.save``), so a run killed at any
+moment and run again ends with the same outputs as one uninterrupted run.
+With a ``time_limit`` the run stops cleanly before it and reports
+``complete: false``; the next run resumes. An artifact that cannot be read is
+recorded in the errors (never as clean) and retried by the next run.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .channel import DEFAULT_SUBDIRS, Artifact, Cancelled, Channel
+from .errors import UsageError, ValidationError
+from .filelist import FileList
+from .matcher import Matcher
+from .scan_state import (
+    MAX_CACHE_SEGMENTS,
+    STATE_NAME,
+    FileListCache,
+    InvalidEntry,
+    OutputPaths,
+    ScanState,
+    Shard,
+    load_state,
+    merge_states,
+    new_invalid,
+    reason,
+    save,
+    stem_of_key,
+)
+
+
+@dataclass(frozen=True)
+class ScanConfig:
+    """What to scan and how; every field has the CLI's default."""
+
+    subdirs: tuple[str, ...] = DEFAULT_SUBDIRS
+    shard: Shard | None = None
+    #: seconds from the start of the run; None for no limit
+    time_limit: float | None = None
+    #: artifacts read at the same time (network reads only; file lists on disk are inline)
+    jobs: int = 8
+    #: seconds between two saves of progress
+    checkpoint_seconds: float = 60.0
+
+
+@dataclass(frozen=True)
+class ScanProgress:
+    """Where a running scan is, for a progress display (the library never prints it)."""
+
+    done: int
+    total: int
+    errors: int
+    elapsed: float
+
+
+@dataclass(frozen=True)
+class ScanSummary:
+    """What a run did; ``to_json`` is the stable ``--json`` contract."""
+
+    scanned: int
+    skipped_known: int
+    invalid: int
+    new_invalid: int
+    errors: int
+    complete: bool
+    #: the new invalid files, as ``scan_state.new_invalid`` lists them
+    new_entries: tuple[dict[str, Any], ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"scanned", "skipped_known", "invalid", "new_invalid", "errors", "complete"}``."""
+        return {
+            "scanned": self.scanned,
+            "skipped_known": self.skipped_known,
+            "invalid": self.invalid,
+            "new_invalid": self.new_invalid,
+            "errors": self.errors,
+            "complete": self.complete,
+        }
+
+
+def time_reserve(limit: float) -> float:
+    """Seconds kept free before the time limit to finish reads in flight and save."""
+    return min(120.0, max(0.05, limit * 0.1))
+
+
+class _Run:
+    """One scan run's mutable parts; ``run_scan`` is the public face."""
+
+    def __init__(
+        self,
+        channel: Channel,
+        *,
+        matcher: Matcher,
+        fingerprint: str,
+        paths: OutputPaths,
+        config: ScanConfig,
+        cache: FileListCache | None,
+        clock: Callable[[], float],
+        on_progress: Callable[[ScanProgress], None] | None,
+    ) -> None:
+        self.channel = channel
+        self.matcher = matcher
+        self.fingerprint = fingerprint
+        self.paths = paths
+        self.config = config
+        self.cache = cache
+        self.clock = clock
+        self.on_progress = on_progress
+        self.start = clock()
+        self.stop = threading.Event()
+        self.state = ScanState()
+        self.scanned = 0
+        self.done = 0
+        self.total = 0
+        self.last_save = self.start
+        limit = config.time_limit
+        self.soft_deadline = None if limit is None else self.start + limit - time_reserve(limit)
+
+    # ---- bookkeeping
+
+    def out_of_time(self) -> bool:
+        if self.soft_deadline is not None and self.clock() >= self.soft_deadline:
+            self.stop.set()
+        return self.stop.is_set()
+
+    def tick(self) -> None:
+        self.done += 1
+        if self.on_progress is not None:
+            elapsed = self.clock() - self.start
+            self.on_progress(ScanProgress(self.done, self.total, len(self.state.errors), elapsed))
+        if self.clock() - self.last_save >= self.config.checkpoint_seconds:
+            self.checkpoint()
+
+    def checkpoint(self) -> None:
+        if self.cache is not None:
+            self.cache.flush()
+        save(self.state, self.paths)
+        self.last_save = self.clock()
+
+    def record(self, artifact: Artifact, paths: tuple[str, ...], cache_it: bool) -> None:
+        violations = self.matcher.check(artifact.name, artifact.subdir, paths)
+        state = self.state
+        state.scanned[artifact.key] = self.fingerprint
+        if violations:
+            state.invalid[artifact.key] = InvalidEntry.from_violations(
+                artifact.name, artifact.filenames, violations
+            )
+        else:
+            state.invalid.pop(artifact.key, None)
+        for file_key in artifact.file_keys:
+            state.errors.pop(file_key, None)
+        if cache_it and self.cache is not None:
+            self.cache.add(artifact.key, artifact.name, paths)
+        self.scanned += 1
+        self.tick()
+
+    def record_error(self, artifact: Artifact, exc: BaseException) -> None:
+        text = str(exc) if isinstance(exc, ValidationError) else f"unexpected failure: {exc!r}"
+        for file_key in artifact.file_keys:
+            self.state.errors.pop(file_key, None)
+        self.state.errors[f"{artifact.subdir}/{artifact.filename}"] = reason(text)
+        self.tick()
+
+    # ---- phases
+
+    def recheck_from_cache(self, units: dict[str, Artifact], keys: set[str]) -> set[str]:
+        """Re-check ``keys`` from the cache; return those it did not hold."""
+        if self.cache is None or not keys:
+            return keys
+        left = set(keys)
+        for key, name, paths in self.cache.entries(keys):
+            if self.out_of_time():
+                break
+            artifact = units[key]
+            if name != artifact.name:
+                continue
+            left.discard(key)
+            self.record(artifact, paths, cache_it=False)
+        return left
+
+    def read_all(self, artifacts: list[Artifact]) -> None:
+        """Read and check ``artifacts``: file lists on disk inline, artifacts in a thread pool."""
+        queue = deque(artifacts)
+        jobs = max(1, self.config.jobs)
+        with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="scan") as pool:
+            inflight: dict[Future[FileList], Artifact] = {}
+            while queue or inflight:
+                while queue and len(inflight) < 2 * jobs and not self.out_of_time():
+                    artifact = queue.popleft()
+                    try:
+                        local = self.channel.local_file_list(artifact)
+                    except ValidationError as exc:
+                        self.record_error(artifact, exc)
+                        continue
+                    if local is not None:
+                        self.record(artifact, local.paths, cache_it=False)
+                    else:
+                        read = self.channel.artifact_file_list
+                        inflight[pool.submit(read, artifact, self.stop)] = artifact
+                if not inflight:
+                    if self.out_of_time():
+                        break
+                    continue
+                timeout = None
+                if self.soft_deadline is not None and not self.stop.is_set():
+                    timeout = max(0.0, self.soft_deadline - self.clock())
+                finished, _ = wait(inflight, timeout=timeout, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    artifact = inflight.pop(future)
+                    try:
+                        file_list = future.result()
+                    except Cancelled:
+                        continue  # stopped for time: neither clean nor an error; read next run
+                    except Exception as exc:  # fail closed: any failure is an error, not clean
+                        self.record_error(artifact, exc)
+                    else:
+                        self.record(artifact, file_list.paths, cache_it=True)
+                self.out_of_time()
+
+
+def _select(channel: Channel, config: ScanConfig) -> tuple[dict[str, Artifact], dict[str, str]]:
+    units: dict[str, Artifact] = {}
+    problems: dict[str, str] = {}
+    keep = config.shard.holds if config.shard is not None else None
+    for subdir in config.subdirs:
+        listing = channel.listing(subdir, keep=keep)
+        units.update((a.key, a) for a in listing.artifacts)
+        for file_key, problem in listing.problems.items():
+            if config.shard is None or config.shard.holds_key(file_key):
+                problems[file_key] = reason(f"repodata: {problem}")
+    return units, problems
+
+
+def _prune(state: ScanState, units: dict[str, Artifact], subdirs: set[str]) -> None:
+    """Forget builds of the scanned subdirs that left the channel; refresh file names."""
+
+    def gone(key: str) -> bool:
+        return key.split("/", 1)[0] in subdirs and key not in units
+
+    state.scanned = {k: v for k, v in state.scanned.items() if not gone(k)}
+    state.invalid = {k: v for k, v in state.invalid.items() if not gone(k)}
+    state.errors = {
+        k: v for k, v in state.errors.items() if not gone(f"{k.split('/', 1)[0]}/{stem_of_key(k)}")
+    }
+    for key, entry in list(state.invalid.items()):
+        files = units[key].filenames if key in units else entry.files
+        if tuple(sorted(files)) != entry.files:
+            state.invalid[key] = InvalidEntry(entry.name, tuple(sorted(files)), entry.violations)
+
+
+def run_scan(
+    channel: Channel,
+    matcher: Matcher,
+    fingerprint: str,
+    paths: OutputPaths,
+    config: ScanConfig,
+    *,
+    cache: FileListCache | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    on_progress: Callable[[ScanProgress], None] | None = None,
+) -> ScanSummary:
+    """Scan ``channel`` (see the module docstring) and return what the run did.
+
+    ``fingerprint`` is ``filters_fingerprint`` of the filters ``matcher`` was
+    built from. The state at ``paths.state`` must be of the same channel (a
+    ``UsageError`` otherwise). Raises for failures that stop the whole run
+    (repodata unreadable: ``FetchError``); per-artifact failures are errors in
+    the state and the summary.
+    """
+    run = _Run(
+        channel,
+        matcher=matcher,
+        fingerprint=fingerprint,
+        paths=paths,
+        config=config,
+        cache=cache,
+        clock=clock,
+        on_progress=on_progress,
+    )
+    state = load_state(paths.state)
+    if state.channel and state.channel != channel.location:
+        raise UsageError(
+            f"{paths.state}: this state is of channel {state.channel!r}, not "
+            f"{channel.location!r}; pass another --state (and --output) for this channel"
+        )
+    state.channel = channel.location
+    if config.shard is not None:
+        state.restrict(config.shard)
+    state.shard = config.shard
+    before = ScanState(invalid=dict(state.invalid))
+    run.state = state
+
+    units, problems = _select(channel, config)
+    _prune(state, units, set(config.subdirs))
+    state.errors.update(problems)
+
+    known = {k for k in units if state.scanned.get(k) == fingerprint}
+    stale = {k for k in units if k in state.scanned and k not in known}
+    run.total = len(units) - len(known)
+    state.complete = False
+    left = run.recheck_from_cache(units, stale)
+    todo = [units[k] for k in sorted(units) if k not in known and (k in left or k not in stale)]
+    # Re-checks the cache did not hold are read like new builds.
+    if not run.out_of_time():
+        run.read_all(todo)
+
+    state.complete = not run.stop.is_set() and all(
+        state.scanned.get(k) == fingerprint or f"{a.subdir}/{a.filename}" in state.errors
+        for k, a in units.items()
+    )
+    if cache is not None:
+        cache.flush()
+        if state.complete and len(cache.segments()) > MAX_CACHE_SEGMENTS:
+            cache.compact(set(state.scanned))
+    save(state, paths)
+    fresh = new_invalid(before, state)
+    return ScanSummary(
+        scanned=run.scanned,
+        skipped_known=len(known),
+        invalid=len(state.invalid_files()),
+        new_invalid=len(fresh),
+        errors=len(state.errors),
+        complete=state.complete,
+        new_entries=tuple(fresh),
+    )
+
+
+@dataclass(frozen=True)
+class MergeSummary:
+    """What ``scan.py merge`` combined; ``to_json`` is its ``--json`` contract."""
+
+    shards: int
+    scanned: int
+    invalid: int
+    new_invalid: int
+    errors: int
+    complete: bool
+    new_entries: tuple[dict[str, Any], ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"shards", "scanned", "invalid", "new_invalid", "errors", "complete"}``."""
+        return {
+            "shards": self.shards,
+            "scanned": self.scanned,
+            "invalid": self.invalid,
+            "new_invalid": self.new_invalid,
+            "errors": self.errors,
+            "complete": self.complete,
+        }
+
+
+def shard_output_dir(path: str | os.PathLike[str]) -> Path:
+    """The output directory a ``scan.py merge`` argument names: itself, or a file's directory."""
+    given = Path(path)
+    if given.is_dir():
+        directory = given
+    elif given.is_file():
+        directory = given.parent
+    else:
+        raise UsageError(f"{given}: no such shard output (a directory or a file in it)")
+    if not (directory / STATE_NAME).is_file():
+        raise UsageError(f"{directory}: has no {STATE_NAME}; is it a scan output directory?")
+    return directory
+
+
+def run_merge(inputs: Sequence[str | os.PathLike[str]], paths: OutputPaths) -> MergeSummary:
+    """Merge shard outputs into ``paths`` (see ``scan_state.merge_states``).
+
+    The previous state at ``paths.state`` (if any) is what "new" is measured
+    against: an invalid file is new when that state did not list it. It must
+    be of the same channel.
+    """
+    directories = [shard_output_dir(p) for p in inputs]
+    states = [(str(d), load_state(d / STATE_NAME)) for d in directories]
+    merged = merge_states(states)
+    previous = load_state(paths.state)
+    if previous.channel and previous.channel != merged.channel:
+        raise UsageError(
+            f"{paths.state}: this state is of channel {previous.channel!r}, the shards scanned "
+            f"{merged.channel!r}"
+        )
+    save(merged, paths)
+    fresh = new_invalid(previous, merged)
+    return MergeSummary(
+        shards=len(states),
+        scanned=len(merged.scanned),
+        invalid=len(merged.invalid_files()),
+        new_invalid=len(fresh),
+        errors=len(merged.errors),
+        complete=merged.complete,
+        new_entries=tuple(fresh),
+    )

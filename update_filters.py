@@ -1,4 +1,4 @@
-"""Regenerate generated_validate_yamls/ from the owners' file lists, the Python config and imports.
+"""Regenerate generated_validate_yamls/ from owners' file lists (a dir or a channel) and imports.
 
 Exit codes: 0 done (or, with --check, already up to date), 1 --check found files that would
 change, 2 bad usage / input / filters, 3 could not generate (a source failed).
@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from artifact_validation.actions import append_step_summary
+from artifact_validation.channel import DEFAULT_SUBDIRS, Channel, ChannelFileLists, check_subdir
 from artifact_validation.errors import EXIT_INVALID, EXIT_VALID
 from artifact_validation.filters import GENERATOR_CONFIG_NAME, load_filters
 from artifact_validation.generation import (
@@ -22,6 +23,7 @@ from artifact_validation.generation import (
     generate,
     load_imported,
     load_python_config,
+    owner_names,
     render_summary,
     write_generated,
 )
@@ -51,6 +53,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "(libcfgraph) or DIR/<subdir>/<stem>.json; repeatable",
     )
     src.add_argument(
+        "--channel",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="a live channel (https:// URL or directory): the owners' artifacts listed in its "
+        "repodata, each file list read from the artifact's info part; repeatable",
+    )
+    src.add_argument(
         "--import",
         dest="imports",
         action="append",
@@ -58,6 +68,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         metavar="DIR",
         help="another validator's generated filters (*.generated.yaml), passed through the "
         "same precision rules; repeatable",
+    )
+    parser.add_argument(
+        "--subdir",
+        action="append",
+        metavar="SUBDIR",
+        help=f"subdirs a --channel is read for; repeatable (default: {' '.join(DEFAULT_SUBDIRS)})",
     )
     parser.add_argument(
         "--output",
@@ -92,8 +108,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="write nothing; exit 1 when a generated file would change",
     )
     args = parser.parse_args(argv)
-    if not (args.file_lists or args.imports):
-        parser.error("give at least one source: --file-lists DIR or --import DIR")
+    if not (args.file_lists or args.channel or args.imports):
+        parser.error("give at least one source: --file-lists DIR, --channel URL or --import DIR")
     return args
 
 
@@ -105,6 +121,9 @@ def main(argv: list[str] | None = None) -> int:
         python = load_python_config(args.config or args.output / GENERATOR_CONFIG_NAME)
         imported = [flt for d in args.imports for flt in load_imported(d)]
         sources: list[FileListSource] = [DirectorySource(d) for d in args.file_lists]
+        subdirs = tuple(check_subdir(s) for s in args.subdir or DEFAULT_SUBDIRS)
+        owners = owner_names(hand_written, python)
+        sources += [ChannelFileLists(Channel(url), owners, subdirs) for url in args.channel]
         source = CombinedSource(sources) if sources else None
         generation = generate(hand_written, python, source, imported, args.min_share)
         changes = write_generated(generation.filters, args.output, dry_run=args.check)

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 import yaml
 
 from .atomicfile import write_if_changed
+from .channel import name_of_stem
 from .errors import FilterError, UsageError
 from .filelist import FileList, load_file_list
 from .filters import (
@@ -210,9 +211,8 @@ class DirectorySource:
                     by_name[path.relative_to(self.root).parts[1]].append(path)
             else:
                 for path in self.root.glob("*/*.json"):
-                    parts = path.stem.rsplit("-", 2)
-                    if len(parts) == 3:
-                        by_name[parts[0]].append(path)
+                    if path.stem.count("-") >= 2:  # <name>-<version>-<build>
+                        by_name[name_of_stem(path.stem)].append(path)
             if not by_name:
                 raise UsageError(f"{self.root}: no file lists (*.json) found")
             self._by_name = {k: sorted(v) for k, v in by_name.items()}
@@ -227,6 +227,12 @@ class DirectorySource:
                 raise UsageError(f"{path}: index.name is {fl.name!r}, but the path says {name!r}")
             out.append(fl)
         return out
+
+
+def owner_names(hand_written: Sequence[Filter], python: Sequence[PythonPackage]) -> list[str]:
+    """Every package whose file lists the generator reads (a channel source needs them first)."""
+    names = {n for flt in hand_written for n in flt.generate_from_artifacts}
+    return sorted(names | {pkg.name for pkg in python})
 
 
 class CombinedSource:

@@ -28,7 +28,10 @@ from artifact_validation.generation import (
     python_globs,
 )
 from artifact_validation.matcher import Matcher
+from tests.builders import build_package
+from tests.channels import write_repodata
 from tests.conftest import CORPUS, EARLIER, ROOT
+from tests.servers import LocalServer
 
 OPENSSL = Filter(
     "openssl", ("include/openssl",), ("openssl",), generate_from_artifacts=("openssl",)
@@ -371,6 +374,58 @@ def test_corpus_flat_layout() -> None:
     """The corpus (flat layout) gives each owner's file lists by name, across subdirs."""
     lists = DirectorySource(CORPUS / "file-lists").file_lists("openssl")
     assert sorted(f.subdir for f in lists) == ["linux-64", "osx-64", "win-64"]
+
+
+def build_owner_channel(root: Path) -> Path:
+    """A channel directory: three OpenSSL builds (one with a stray file), certifi, and zlib."""
+    linux, noarch = root / "linux-64", root / "noarch"
+    common = {"bin/openssl": b"x", "include/openssl/ssl.h": b"x", "ssl/misc/CA.pl": b"x"}
+    build_package(linux, "openssl", common, version="3.0.0")
+    build_package(linux, "openssl", {**common, "share/stray.txt": b"x"}, version="3.0.1")
+    build_package(linux, "openssl", common, version="3.0.2", fmt=".tar.bz2")
+    build_package(linux, "zlib", {"lib/libz.so": b"x"})
+    certifi = {
+        "site-packages/certifi/core.py": b"",
+        "site-packages/Certifi-1.dist-info/RECORD": b"",
+    }
+    build_package(noarch, "certifi", certifi, subdir="noarch")
+    write_repodata(linux)
+    write_repodata(noarch)
+    return root
+
+
+def test_channel_source(repo: dict[str, Path], tmp_path: Path, capsys) -> None:
+    """--channel reads the owners' artifacts from a channel and applies the rules to them."""
+    channel = build_owner_channel(tmp_path / "channel")
+    assert run(repo, "--channel", channel, "--subdir", "linux-64", "--subdir", "noarch") == 0
+    openssl = yaml.safe_load((repo["out"] / "openssl.generated.yaml").read_text())
+    assert openssl["files"] == ["bin/openssl", "ssl/misc/CA.pl"]  # no stray, no hand-written
+    certifi = yaml.safe_load((repo["out"] / "certifi.python.generated.yaml").read_text())
+    assert "site-packages/Certifi-*.dist-info" in certifi["files"]
+    err = capsys.readouterr().err
+    assert "dropped (minority): 1 globs" in err and "share/stray.txt" in err
+
+
+def test_channel_over_http_matches_directory(repo: dict[str, Path], tmp_path: Path) -> None:
+    """A channel served over HTTP (Range reads of .conda info) gives the same files as on disk."""
+    channel = build_owner_channel(tmp_path / "channel")
+    subdirs = ("--subdir", "linux-64", "--subdir", "noarch")
+    assert run(repo, "--channel", channel, *subdirs) == 0
+    on_disk = {p.name: p.read_text() for p in repo["out"].glob("*.generated.yaml")}
+    with LocalServer(root=channel) as server:
+        assert run(repo, "--channel", server.url, *subdirs, "--check") == 0
+        assert any("range" in {k.lower() for k in h} for _, _, h in server.requests)
+    assert {p.name: p.read_text() for p in repo["out"].glob("*.generated.yaml")} == on_disk
+
+
+def test_channel_failure_exits_3(repo: dict[str, Path], tmp_path: Path, capsys) -> None:
+    """An owner's artifact the channel lists but cannot serve is exit 3; nothing is written."""
+    channel = build_owner_channel(tmp_path / "channel")
+    next((channel / "linux-64").glob("openssl-3.0.1-*.conda")).unlink()
+    with LocalServer(root=channel) as server:
+        assert run(repo, "--channel", server.url, "--subdir", "linux-64") == 3
+    assert "openssl-3.0.1" in capsys.readouterr().err
+    assert not (repo["out"] / "openssl.generated.yaml").exists()
 
 
 # --------------------------------------------------------------------------- output

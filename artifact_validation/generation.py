@@ -1,8 +1,8 @@
-"""Generating filters from owners' file lists, python_packages.yaml and imports, precisely."""
+"""Generating filters: owners' file lists, python_packages.yaml and imports, by precision rules."""
 
 # Everything here is a pure function of its inputs (plus the file-list source), so
 # the same inputs always give byte-identical filter files. The precision rules
-# (README "update_filters.py") decide what a generated filter may protect: never
+# (README "Generated filters") decide what a generated filter may protect: never
 # junk, never a shared directory, never a path its owner ships in only a minority
 # of its artifacts.
 

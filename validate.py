@@ -14,7 +14,12 @@ from pathlib import Path
 
 from artifact_validation.actions import append_step_summary
 from artifact_validation.artifact import Limits, check_source, parse_size, validate_artifact
-from artifact_validation.download import ENV_ALLOWED_HOSTS, Fetcher, allowed_hosts
+from artifact_validation.download import (
+    ENV_ALLOWED_HOSTS,
+    Fetcher,
+    allowed_hosts,
+    download_policy,
+)
 from artifact_validation.errors import (
     EXIT_INVALID,
     EXIT_VALID,
@@ -174,6 +179,7 @@ def main(argv: list[str] | None = None) -> int:
         fetcher = Fetcher(
             allowed_hosts=allowed_hosts(args.allow_host, os.environ.get(ENV_ALLOWED_HOSTS)),
             max_size=limits.max_download_size,
+            policy=download_policy(retry_policy_from_env().backoff),
         )
         for source in args.artifacts:  # refuse bad paths and URLs before validating any
             check_source(

@@ -10,7 +10,8 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import re
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import BinaryIO
 from urllib.parse import unquote, urljoin, urlsplit
@@ -90,8 +91,11 @@ class Downloaded:
     sha256: str
 
 
-def _default_policy() -> RetryPolicy:
-    return RetryPolicy(attempts=4, backoff=1.0, max_wait=60.0)
+def download_policy(
+    backoff: float = 1.0, sleep: Callable[[float], None] = time.sleep
+) -> RetryPolicy:
+    """The download retry policy: 4 attempts, backoff doubling from ``backoff``, waits <= 60 s."""
+    return RetryPolicy(attempts=4, backoff=backoff, max_wait=60.0, sleep=sleep)
 
 
 @dataclass(frozen=True)
@@ -109,7 +113,7 @@ class Fetcher:
     connect_timeout: float = 10.0
     read_timeout: float = 60.0
     max_redirects: int = 5
-    policy: RetryPolicy = field(default_factory=_default_policy)
+    policy: RetryPolicy = field(default_factory=download_policy)
 
     def _problem(self, url: str) -> tuple[str, Target | None]:
         try:

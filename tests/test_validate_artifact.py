@@ -264,3 +264,19 @@ def test_file_list_mode_still_works(tmp_path: Path, clean: Path) -> None:
     proc = run("--file-list", fl, clean, "--json")
     assert proc.returncode == 1
     assert [d["valid"] for d in as_json(proc)] == [False, True]
+
+
+def test_url_retries_through_the_cli(tmp_path: Path, clean: Path) -> None:
+    """A 500 then the artifact is retried (exit 0); a body that keeps breaking off is exit 3."""
+    raw = clean.read_bytes()
+    env = {"AV_RETRY_BACKOFF": "0.01"}
+    with LocalServer(tmp_path) as server:
+        server.route(f"/linux-64/{clean.name}", Reply(500), Reply(200, raw))
+        url = f"{server.url}/linux-64/{clean.name}"
+        proc = run(url, "--allow-host", "127.0.0.1", env=env)
+        assert proc.returncode == 0, proc.stderr
+        assert len(server.requests) == 2
+        server.route(f"/linux-64/{clean.name}", Reply(200, raw[:100], declared_length=len(raw)))
+        proc = run(url, "--allow-host", "127.0.0.1", "--json", env=env)
+        assert proc.returncode == 3
+        assert "after 4 attempts" in as_json(proc)["errors"][0]

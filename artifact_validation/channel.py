@@ -151,19 +151,28 @@ def name_of_stem(stem: str) -> str:
 
 
 def file_list_path(
-    root: str | Path, name: str, subdir: str, stem: str, channel: str = LIBCFGRAPH_CHANNEL
+    root: str | os.PathLike[str],
+    name: str,
+    subdir: str,
+    stem: str,
+    channel: str = LIBCFGRAPH_CHANNEL,
+    *,
+    libcfgraph: bool | None = None,
 ) -> Path:
     """Where the file list of one artifact lives under ``root`` (whether or not it exists).
 
     The one place that knows both layouts (``update_filters.py`` reads the same):
     libcfgraph, ``root/artifacts/<name>/<channel>/<subdir>/<stem>.json``, when
     ``root/artifacts`` is a directory; else flat, ``root/<subdir>/<stem>.json``.
+    ``libcfgraph`` skips that check when the caller already knows the layout.
     The parts must be valid names (``check_subdir``, ``split_filename``).
     """
-    base = Path(root)
-    if (base / "artifacts").is_dir():
-        return base / "artifacts" / name / channel / subdir / f"{stem}.json"
-    return base / subdir / f"{stem}.json"
+    base = os.fspath(root)
+    if libcfgraph is None:
+        libcfgraph = os.path.isdir(os.path.join(base, "artifacts"))
+    if libcfgraph:
+        return Path(base, "artifacts", name, channel, subdir, f"{stem}.json")
+    return Path(base, subdir, f"{stem}.json")
 
 
 # --------------------------------------------------------------------------------- artifacts
@@ -565,6 +574,7 @@ class Channel:
         self.file_lists = Path(file_lists) if file_lists is not None else None
         if self.file_lists is not None and not self.file_lists.is_dir():
             raise UsageError(f"{self.file_lists}: file-list directory does not exist")
+        self._libcfgraph = self.file_lists is not None and (self.file_lists / "artifacts").is_dir()
         self.cache_dir = Path(cache_dir) if cache_dir is not None else None
         self.stats = TransferStats()
         self._session_factory = session_factory
@@ -673,7 +683,13 @@ class Channel:
         """The artifact's file list from the ``file_lists`` directory, or None when absent."""
         if self.file_lists is None:
             return None
-        path = file_list_path(self.file_lists, artifact.name, artifact.subdir, artifact.stem)
+        path = file_list_path(
+            self.file_lists,
+            artifact.name,
+            artifact.subdir,
+            artifact.stem,
+            libcfgraph=self._libcfgraph,
+        )
         try:
             file_list = load_file_list(path)
         except FileListError:

@@ -613,3 +613,110 @@ def test_progress_is_a_bar_on_a_tty_and_lines_in_ci() -> None:
     lines.close(4, 4)
     assert log.getvalue().splitlines()[0].startswith("scan: 50.0% 2/4")
     assert len(log.getvalue().splitlines()) == 2 and "\r" not in log.getvalue()
+
+
+# --------------------------------------------------------------------------------- workflow
+
+
+def load_workflow() -> dict:
+    doc = yaml.safe_load((ROOT / ".github" / "workflows" / "scan.yml").read_text())
+    if True in doc:  # YAML 1.1 reads the "on" key as True
+        doc["on"] = doc.pop(True)
+    return doc
+
+
+def test_scan_workflow_contract() -> None:
+    """Every 6 hours and by hand; N shards matching SHARDS; a merge that commits and reports."""
+    doc = load_workflow()
+    assert doc["on"]["schedule"] == [{"cron": "17 */6 * * *"}]
+    assert "workflow_dispatch" in doc["on"]
+    assert doc["concurrency"] == {"group": "scan", "cancel-in-progress": False}
+    scan_job, merge = doc["jobs"]["scan"], doc["jobs"]["merge"]
+    shards = scan_job["strategy"]["matrix"]["shard"]
+    assert shards == list(range(1, int(doc["env"]["SHARDS"]) + 1))
+    assert scan_job["strategy"]["fail-fast"] is False
+    assert scan_job["permissions"] == {"contents": "read"}
+    run = " ".join(s.get("run", "") for s in scan_job["steps"])
+    assert '--shard "$SHARD/$SHARDS"' in run and "--time-limit" in run
+    assert merge["needs"] == "scan" and merge["permissions"] == {
+        "contents": "write",
+        "issues": "write",
+    }
+    runs = [s.get("run", "") for s in merge["steps"]]
+    assert any(r.startswith("python scan.py merge shards/scan-shard-*") for r in runs)
+    commit = next(r for r in runs if "commit_back.py" in r)
+    for path in ("invalid_packages.yaml", "scan_state.json", "scan_errors.yaml"):
+        assert f"scan_data/{path}" in commit
+    assert "--token-env GITHUB_TOKEN" in commit
+    assert runs[-1] == "python scan.py report-new new_invalid.json"
+    assert doc["jobs"]["notify-failure"]["needs"] == ["scan", "merge"]
+
+
+def test_merge_job_end_to_end_commits_to_a_bare_remote(
+    standard: Path, tmp_path: Path, filters: Path, fake_api
+) -> None:
+    """The merge job's three commands: merge shards, push scan_data/ safely, report the new."""
+    remote = tmp_path / "remote.git"
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(remote)], check=True)
+    work = tmp_path / "work"
+    subprocess.run(["git", "clone", "-q", str(remote), str(work)], check=True)
+    (work / "scan_data").mkdir()
+    (work / "scan_data" / "invalid_packages.yaml").write_text("{}\n")
+    for cmd in (
+        ["add", "."],
+        ["-c", "user.name=t", "-c", "user.email=t@x.invalid", "commit", "-qm", "seed"],
+        ["push", "-q", "origin", "HEAD:main"],
+    ):
+        subprocess.run(["git", "-C", str(work), *cmd], check=True)
+    for i in (1, 2):
+        proc = scan(
+            *scan_args(
+                standard, tmp_path / "shards" / f"scan-shard-{i}", filters, "--shard", f"{i}/2"
+            )
+        )
+        assert proc.returncode == 0, proc.stderr
+    data = work / "scan_data"
+    merge = scan(
+        "merge",
+        *sorted((tmp_path / "shards").glob("scan-shard-*")),
+        "--output",
+        data / "invalid_packages.yaml",
+        "--new-invalid",
+        tmp_path / "new.json",
+    )
+    assert merge.returncode == 0, merge.stderr
+    push = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "commit_back.py"),
+            "--repo",
+            str(work),
+            "--message",
+            "scan",
+            "--paths",
+            "scan_data/invalid_packages.yaml",
+            "scan_data/scan_state.json",
+            "scan_data/scan_errors.yaml",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert push.returncode == 0, push.stderr
+    shown = subprocess.run(
+        ["git", "-C", str(remote), "show", "main:scan_data/invalid_packages.yaml"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert yaml.safe_load(shown) == read_yaml(data / "invalid_packages.yaml") != {}
+    env = {
+        "GITHUB_API_URL": fake_api.github_url,
+        "GITHUB_TOKEN": "t",
+        "GITHUB_REPOSITORY": "o/r",
+        "GITHUB_RUN_ID": "7",
+        "AV_RETRY_BACKOFF": "0",
+    }
+    assert scan("report-new", tmp_path / "new.json", env=env).returncode == 0
+    [issue] = fake_api.github_repo("o/r").issues
+    assert "linux-64/clob-1.0-0.tar.bz2" in issue["body"] and "/actions/runs/7" in issue["body"]

@@ -1,0 +1,187 @@
+"""Benchmark: the scan rate on local file lists, and bytes per .conda on the Range path."""
+
+# Run ``python bench/bench_scan.py`` from the repository root (issue 6 §5).
+#
+# Part 1, rate: a channel of ``--artifacts`` builds (default 20,000) across six
+# subdirs is made under bench/out/scan/: repodata.json per subdir, and one
+# libcfgraph file list per build, copied from tests/data/corpus (real sizes,
+# real paths) under new build strings. ``run_scan`` then checks them all with
+# the shipped filters, on one core (file lists on disk are read inline), from
+# an empty state: the time covers listing repodata, reading and parsing every
+# file list, matching, and saving state and outputs. A second run over the
+# same state shows the cost of a run with nothing new.
+#
+# Part 2, bytes: ``--range-artifacts`` .conda packages (real, built with
+# conda-package-handling, 1-4 MB of incompressible payload each) are served by
+# a loopback HTTP server with Range support; the scan reads their file lists
+# and the server counts the body bytes it sent.
+#
+# Progress: a bar on a terminal, a plain line every --log-interval seconds
+# otherwise (CI logs). Figures are printed, and a JSON summary at the end;
+# the exit status is 1 when the required rate (2,000 artifacts/s) is missed.
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from artifact_validation.channel import Channel  # noqa: E402
+from artifact_validation.filters import DEFAULT_FILTER_DIRS, load_filters  # noqa: E402
+from artifact_validation.matcher import Matcher  # noqa: E402
+from artifact_validation.progress import Progress  # noqa: E402
+from artifact_validation.scan_state import (  # noqa: E402
+    FileListCache,
+    OutputPaths,
+    filters_fingerprint,
+)
+from artifact_validation.scanner import ScanConfig, run_scan  # noqa: E402
+
+CORPUS = ROOT / "tests" / "data" / "corpus" / "file-lists"
+REQUIRED_RATE = 2_000
+GOAL_RATE = 10_000
+
+
+def make_channel(out: Path, count: int) -> tuple[Path, Path, tuple[str, ...]]:
+    """Replicate the corpus file lists into ``count`` builds; return (channel, lists, subdirs)."""
+    templates = sorted(CORPUS.glob("*/*.json"))
+    if not templates:
+        raise SystemExit(f"no corpus file lists under {CORPUS}")
+    channel, lists = out / "channel", out / "file-lists"
+    shutil.rmtree(out, ignore_errors=True)
+    records: dict[str, dict[str, dict]] = {}
+    for i in range(count):
+        template = templates[i % len(templates)]
+        subdir = template.parent.name
+        name, version, build = template.stem.rsplit("-", 2)
+        stem = f"{name}-{version}-{build}r{i}"
+        target = lists / subdir / f"{stem}.json"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(template, target)
+        records.setdefault(subdir, {})[f"{stem}.conda"] = {
+            "name": name,
+            "version": version,
+            "build": f"{build}r{i}",
+            "size": 1000 + i,
+            "subdir": subdir,
+        }
+    for subdir, packages in records.items():
+        (channel / subdir).mkdir(parents=True, exist_ok=True)
+        doc = {"info": {"subdir": subdir}, "packages": {}, "packages.conda": packages}
+        (channel / subdir / "repodata.json").write_text(json.dumps(doc), encoding="utf-8")
+    return channel, lists, tuple(sorted(records))
+
+
+def timed_scan(channel: Channel, out: Path, subdirs: tuple[str, ...], progress: Progress):
+    filters = load_filters([ROOT / d for d in DEFAULT_FILTER_DIRS])
+    start = time.perf_counter()
+    summary = run_scan(
+        channel,
+        Matcher(filters),
+        filters_fingerprint(filters),
+        OutputPaths.in_directory(out),
+        ScanConfig(subdirs=subdirs, jobs=1, checkpoint_seconds=3600),
+        cache=FileListCache(out / "cache"),
+        on_progress=lambda p: progress(p.done, p.total, p.errors),
+    )
+    elapsed = time.perf_counter() - start
+    progress.close(summary.scanned, summary.scanned, summary.errors)
+    return summary, elapsed
+
+
+def range_bytes(count: int, seed: int) -> dict[str, float]:
+    """Serve ``count`` real .conda artifacts over loopback HTTP; bytes sent per artifact."""
+    from tests.builders import build_package
+    from tests.channels import write_repodata
+    from tests.servers import LocalServer
+
+    rng = random.Random(seed)
+    with tempfile.TemporaryDirectory(prefix="bench-range-") as tmp:
+        root = Path(tmp)
+        sub = root / "linux-64"
+        for i in range(count):
+            files = {f"lib/libx{i}.so": rng.randbytes(rng.randint(1_000_000, 4_000_000))}
+            files.update({f"include/x{i}/h{j}.h": b"/* header */\n" * j for j in range(50)})
+            build_package(sub, f"rangepkg{i}", files)
+        write_repodata(sub)
+        sizes = {f"/linux-64/{p.name}": p.stat().st_size for p in sub.glob("*.conda")}
+        with LocalServer(root) as server:
+            channel = Channel(server.url)
+            for artifact in channel.listing("linux-64").artifacts:
+                channel.file_list(artifact)
+            sent = {p: n for p, n in server.sent_by_path.items() if p.endswith(".conda")}
+            requests = len([r for r in server.requests if r[1].endswith(".conda")])
+    total_size, total_sent = sum(sizes.values()), sum(sent.values())
+    return {
+        "artifacts": count,
+        "mean_artifact_bytes": total_size / count,
+        "mean_bytes_fetched": total_sent / count,
+        "max_bytes_fetched": max(sent.values()),
+        "share_of_artifact": total_sent / total_size,
+        "requests_per_artifact": requests / count,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--artifacts", type=int, default=20_000)
+    parser.add_argument("--range-artifacts", type=int, default=20)
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "scan")
+    parser.add_argument("--log-interval", type=float, default=None, help="seconds (non-tty)")
+    parser.add_argument("--seed", type=int, default=6)
+    args = parser.parse_args()
+
+    print(f"making a channel of {args.artifacts:,} builds under {args.out} ...", file=sys.stderr)
+    channel_dir, lists, subdirs = make_channel(args.out, args.artifacts)
+    list_bytes = sum(p.stat().st_size for p in lists.glob("*/*.json"))
+    channel = Channel(channel_dir, file_lists=lists)
+    state_dir = args.out / "state"
+
+    def progress(label: str) -> Progress:
+        return Progress(sys.stderr, label, interval=args.log_interval)
+
+    first, first_s = timed_scan(channel, state_dir, subdirs, progress("scan"))
+    again, again_s = timed_scan(channel, state_dir, subdirs, progress("rescan"))
+    rate = first.scanned / first_s
+    print(
+        f"full scan: {first.scanned:,} builds in {first_s:.2f} s = {rate:,.0f} artifacts/s "
+        f"({list_bytes / first.scanned / 1024:.1f} KiB of file list each, "
+        f"{first.invalid:,} invalid files, {first.errors} errors)",
+    )
+    print(f"re-run, nothing new: {again.skipped_known:,} known in {again_s:.2f} s")
+    print(
+        f"required >= {REQUIRED_RATE:,}/s: {'met' if rate >= REQUIRED_RATE else 'MISSED'}; "
+        f"goal >= {GOAL_RATE:,}/s: {'met' if rate >= GOAL_RATE else 'not met'}"
+    )
+    ranged = range_bytes(args.range_artifacts, args.seed) if args.range_artifacts else {}
+    if ranged:
+        print(
+            f"Range path: {ranged['mean_bytes_fetched'] / 1024:,.1f} KiB fetched per .conda "
+            f"(max {ranged['max_bytes_fetched'] / 1024:,.1f} KiB, "
+            f"{ranged['requests_per_artifact']:.1f} requests) for artifacts of "
+            f"{ranged['mean_artifact_bytes'] / 1e6:,.2f} MB on average "
+            f"({ranged['share_of_artifact']:.2%} of the bytes)"
+        )
+    summary = {
+        "artifacts": first.scanned,
+        "seconds": round(first_s, 3),
+        "artifacts_per_second": round(rate),
+        "rescan_seconds": round(again_s, 3),
+        "cpu": os.cpu_count(),
+        "range": ranged,
+    }
+    print(json.dumps(summary, indent=1))
+    return 0 if rate >= REQUIRED_RATE else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

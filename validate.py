@@ -41,6 +41,7 @@ LIMIT_FLAGS: tuple[tuple[str, str, Callable[[str], float], str], ...] = (
     ("--max-total-size", "max_total_size", parse_size, "most uncompressed bytes, e.g. 64G"),
     ("--max-ratio", "max_ratio", float, "highest uncompressed/compressed ratio"),
     ("--max-download-size", "max_download_size", parse_size, "largest download, e.g. 16G"),
+    ("--max-metadata-size", "max_metadata_size", parse_size, "index.json, paths.json, names"),
 )
 
 

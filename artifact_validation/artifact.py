@@ -12,6 +12,7 @@ every check and returns a ``Verdict`` listing all findings, not just the first.
 from __future__ import annotations
 
 import bz2
+import functools
 import hashlib
 import json
 import os
@@ -27,9 +28,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NamedTuple
 
-from conda_package_streaming.package_streaming import tar_generator
+from conda_package_streaming.package_streaming import TarfileNoSameOwner, tar_generator
 
 from .download import Fetcher, is_url
 from .errors import LimitError, UsageError, ValidationError
@@ -93,6 +94,11 @@ _HASH_GAP = 1 * MiB
 _TAIL_KEPT = 64 * KiB
 #: tarfile remembers every member it yields; dropping them keeps memory flat in big archives.
 _MEMBERS_KEPT = 1024
+#: Longest PAX or GNU long-name header tarfile may read into memory (larger is AV302); real
+#: packages need a few hundred bytes, and headers chain, so each one must stay small.
+MAX_EXTENDED_HEADER = 64 * KiB
+#: Most keys global PAX headers may accumulate (AV302); conda packages have none.
+MAX_GLOBAL_PAX_KEYS = 1000
 _SUBDIR_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9_]+)?$")
 _DRIVE_RE = re.compile(r"^[A-Za-z]:")
 _BAD_CATEGORIES = frozenset({"Cc", "Cs", "Zl", "Zp"})
@@ -154,7 +160,8 @@ class Scan:
     sha256: str = ""
     members: list[Member] = field(default_factory=list)
     index_bytes: bytes | None = None
-    paths_bytes: bytes | None = None
+    #: info/paths.json, parsed when read: ``(entries, problem)``, ``(None, "")`` when absent
+    manifest: tuple[dict[str, PathEntry] | None, str] = (None, "")
     #: AV301: the container is not a conda package (layout of the .conda ZIP)
     container: list[str] = field(default_factory=list)
     #: AV302: where and how decompression or tar parsing failed
@@ -237,25 +244,35 @@ class Scan:
                 parent = parent.rpartition("/")[0]
         return out
 
-    @cached_property
-    def manifest(self) -> tuple[dict[str, dict[str, Any]] | None, str]:
-        """``(entries by path, problem)`` from info/paths.json; ``(None, "")`` when absent."""
-        if self.paths_bytes is None:
-            return None, ""
-        try:
-            doc = json.loads(self.paths_bytes)
-        except (ValueError, UnicodeDecodeError) as exc:
-            return None, f"not valid JSON: {exc}"
-        paths = doc.get("paths") if isinstance(doc, dict) else None
-        if not isinstance(paths, list):
-            return None, "must be an object with a 'paths' list"
-        out: dict[str, dict[str, Any]] = {}
-        for i, entry in enumerate(paths):
-            problem = _manifest_entry_problem(entry)
-            if problem:
-                return None, f"paths[{i}] {problem}"
-            out[_canonical(entry["_path"])] = entry
-        return out, ""
+
+class PathEntry(NamedTuple):
+    """One ``info/paths.json`` entry, kept small: a package may list 100,000 paths."""
+
+    path_type: str
+    size: int | None
+    sha256: str
+
+
+def parse_manifest(data: bytes) -> tuple[dict[str, PathEntry] | None, str]:
+    """``(entries by path, problem)`` from the bytes of info/paths.json (AV605 when a problem)."""
+    try:
+        doc = json.loads(data)
+    except (ValueError, UnicodeDecodeError) as exc:
+        return None, f"not valid JSON: {exc}"
+    paths = doc.get("paths") if isinstance(doc, dict) else None
+    if not isinstance(paths, list):
+        return None, "must be an object with a 'paths' list"
+    out: dict[str, PathEntry] = {}
+    for i, entry in enumerate(paths):
+        problem = _manifest_entry_problem(entry)
+        if problem:
+            return None, f"paths[{i}] {problem}"
+        out[_canonical(entry["_path"])] = PathEntry(
+            entry.get("path_type", "hardlink"),
+            entry.get("size_in_bytes"),
+            str(entry.get("sha256") or "").lower(),
+        )
+    return out, ""
 
 
 def _manifest_entry_problem(entry: Any) -> str:
@@ -334,8 +351,9 @@ class _Source:
 
     def read(self, n: int | None = -1) -> bytes:
         """Read up to ``n`` bytes (all when negative) at the current position."""
-        if n is None or n < 0:
-            n = max(0, self._size - self._pos)
+        remaining = max(0, self._size - self._pos)
+        # never trust a size from the archive for an allocation: read at most what is there
+        n = remaining if n is None or n < 0 else min(n, remaining)
         pos = self._pos
         data = self._pread(n, pos)
         self._pos += len(data)
@@ -388,6 +406,7 @@ class _Budget:
         self.where = where
         self.members = 0
         self.declared = 0
+        self.names = 0
         self.inflated = 0
         self.ratio_cap = max(limits.ratio_floor, limits.max_ratio * archive_size)
 
@@ -406,6 +425,12 @@ class _Budget:
                 f"member {display_path(info.name)!r} is {info.size} bytes, more than "
                 f"{self.limits.max_member_size}",
                 "--max-member-size",
+            )
+        self.names += len(info.name) + len(info.linkname)
+        if self.names > self.limits.max_metadata_size:
+            raise self._fail(
+                f"member names total more than {self.limits.max_metadata_size} characters",
+                "--max-metadata-size",
             )
         self.declared += info.size
         if self.declared > self.limits.max_total_size:
@@ -482,6 +507,39 @@ _PARSE_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
+class _GuardedTarInfo(tarfile.TarInfo):
+    """A TarInfo whose header parsing cannot be made to use unbounded memory (AV302).
+
+    tarfile reads extended headers (PAX, GNU long names) whole and follows
+    sparse maps of any length; hostile sizes would exhaust memory before a
+    member is even yielded.
+    """
+
+    def _proc_member(self, tar: tarfile.TarFile) -> tarfile.TarInfo:
+        if self.type in _EXTENDED_TYPES and self.size > MAX_EXTENDED_HEADER:
+            raise tarfile.HeaderError(
+                f"extended header of {self.size} bytes (at most {MAX_EXTENDED_HEADER})"
+            )
+        if self.type == tarfile.GNUTYPE_SPARSE:
+            raise tarfile.HeaderError("GNU sparse member (conda packages have none)")
+        if self.type == tarfile.XGLTYPE and len(tar.pax_headers) > MAX_GLOBAL_PAX_KEYS:
+            raise tarfile.HeaderError("too many global PAX header keys")
+        return super()._proc_member(tar)  # type: ignore[misc]
+
+    def _proc_gnusparse_10(self, *args: Any) -> None:
+        raise tarfile.HeaderError("GNU sparse 1.0 member (conda packages have none)")
+
+
+_EXTENDED_TYPES = (
+    tarfile.XHDTYPE,
+    tarfile.XGLTYPE,
+    tarfile.SOLARIS_XHDTYPE,
+    tarfile.GNUTYPE_LONGNAME,
+    tarfile.GNUTYPE_LONGLINK,
+)
+_open_tar = functools.partial(TarfileNoSameOwner.open, tarinfo=_GuardedTarInfo)
+
+
 def _kind(info: tarfile.TarInfo) -> str:
     if info.isreg():
         return "file"
@@ -520,7 +578,7 @@ class _Reader:
         inflated = _Inflated(stream, self.budget)
         tar: tarfile.TarFile | None = None
         try:
-            for tar, info in tar_generator(inflated):
+            for tar, info in tar_generator(inflated, tarfile_open=_open_tar):
                 self.budget.member(info)
                 kind = _kind(info)
                 member = Member(
@@ -535,7 +593,7 @@ class _Reader:
                 if kind == "file" and member.name == INDEX_JSON:
                     scan.index_bytes = self.read_metadata(tar, info)
                 elif kind == "file" and member.name == PATHS_JSON:
-                    scan.paths_bytes = self.read_metadata(tar, info)
+                    scan.manifest = parse_manifest(self.read_metadata(tar, info))
                 elif kind == "file" and scan.deep and not _is_info(member.name):
                     member.sha256 = _hash_member(tar, info)
                 scan.members.append(member)
@@ -966,7 +1024,7 @@ def check_AV601(scan: Scan) -> list[Finding]:
     bad = [
         p
         for p, e in manifest.items()
-        if (p not in scan.entries if e.get("path_type") == "directory" else p not in files)
+        if (p not in scan.entries if e.path_type == "directory" else p not in files)
     ]
     return _one(Code.AV601, bad) if bad else []
 
@@ -996,12 +1054,12 @@ def check_AV603(scan: Scan) -> list[Finding]:
         return []
     files = _contents(scan)
     bad = [
-        f"{p}: paths.json says {e['size_in_bytes']}, the archive has {files[p].size}"
+        f"{p}: paths.json says {e.size}, the archive has {files[p].size}"
         for p, e in manifest.items()
-        if e.get("path_type", "hardlink") == "hardlink"
-        and e.get("size_in_bytes") is not None
+        if e.path_type == "hardlink"
+        and e.size is not None
         and p in files
-        and files[p].size != e["size_in_bytes"]
+        and files[p].size != e.size
     ]
     if not bad:
         return []
@@ -1018,10 +1076,7 @@ def check_AV604(scan: Scan) -> list[Finding]:
     bad = [
         p
         for p, e in manifest.items()
-        if e.get("path_type", "hardlink") == "hardlink"
-        and e.get("sha256")
-        and p in files
-        and files[p].sha256 != str(e["sha256"]).lower()
+        if e.path_type == "hardlink" and e.sha256 and p in files and files[p].sha256 != e.sha256
     ]
     return _one(Code.AV604, bad) if bad else []
 

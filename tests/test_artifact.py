@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import bz2
 import hashlib
+import io
 import json
 import os
+import tarfile
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -626,3 +628,70 @@ def test_both_real_formats_agree(tmp_path: Path, matcher: Matcher) -> None:
 def test_finding_codes_are_in_the_catalogue() -> None:
     """Every code a check can emit exists in the catalogue (a guard against typos)."""
     assert {c.name for c in Code} >= {r[3] for r in FAILING + PASSING}
+
+
+def _raw_tar(*headers: tarfile.TarInfo, data: dict[str, bytes] | None = None) -> bytes:
+    """A tar of raw headers (any type, PAX headers set by hand) with optional member data."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for info in headers:
+            body = (data or {}).get(info.name)
+            tar.addfile(info, io.BytesIO(body) if body is not None else None)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("kind", ["pax", "longname", "sparse"])
+def test_hostile_tar_headers_are_refused(tmp_path: Path, fmt: str, kind: str) -> None:
+    """Huge PAX or GNU long-name headers and sparse members are AV302, not a memory blow-up."""
+    entries = package_entries("x", *CLEAN)
+    good = tar_bytes(entries)
+    if kind == "pax":
+        info = tarfile.TarInfo("lib/evil")
+        info.pax_headers = {"comment": "x" * (128 * 1024)}
+        extra = _raw_tar(info)
+    elif kind == "longname":
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w", format=tarfile.GNU_FORMAT) as tar:
+            tar.addfile(tarfile.TarInfo("lib/" + "a" * (100 * 1024)))
+        extra = buf.getvalue()
+    else:
+        info = tarfile.TarInfo("lib/sparse")
+        info.type = tarfile.GNUTYPE_SPARSE
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w", format=tarfile.GNU_FORMAT) as tar:
+            tar.addfile(info)
+        extra = buf.getvalue()
+    body = _strip_end(good)
+    path = tmp_path / f"x-1.0-0{fmt}"
+    if fmt == ".tar.bz2":
+        path.write_bytes(bz2.compress(body + extra))
+    else:
+        info_entries = [e for e in entries if e.name.startswith("info/")]
+        pkg = [e for e in entries if e not in info_entries]
+        write_conda(path, info_entries, [])
+        with zipfile.ZipFile(path) as zf:
+            members = {n: zf.read(n) for n in zf.namelist()}
+        members["pkg-x-1.0-0.tar.zst"] = zstd.compress(_strip_end(tar_bytes(pkg)) + extra)
+        with zipfile.ZipFile(path, "w") as zf:
+            for name, data in members.items():
+                zf.writestr(name, data)
+    verdict = check(path)
+    assert "AV302" in codes(verdict), verdict.to_json()
+    assert ("sparse" if kind == "sparse" else "header") in finding(verdict, "AV302").detail
+
+
+def _strip_end(tar: bytes) -> bytes:
+    """A tar without its end-of-archive zero blocks, so more members can follow."""
+    end = len(tar)
+    while end >= 512 and tar[end - 512 : end] == bytes(512):
+        end -= 512
+    return tar[:end]
+
+
+def test_member_names_count_against_the_metadata_limit(tmp_path: Path) -> None:
+    """Long member names add up against --max-metadata-size (memory stays bounded)."""
+    entries = [Entry(f"share/{i:04d}-" + "n" * 200, b"") for i in range(50)]
+    path = hostile(tmp_path, ".tar.bz2", *entries)
+    with pytest.raises(LimitError, match="--max-metadata-size"):
+        check(path, limits=Limits(max_metadata_size=5000))

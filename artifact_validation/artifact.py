@@ -590,9 +590,11 @@ class _Reader:
                     order=self.order,
                 )
                 self.order += 1
-                if kind == "file" and member.name == INDEX_JSON:
+                # conda reads a .conda's metadata from its info component only
+                metadata = kind == "file" and (component == "info" or scan.fmt == ".tar.bz2")
+                if metadata and member.name == INDEX_JSON:
                     scan.index_bytes = self.read_metadata(tar, info)
-                elif kind == "file" and member.name == PATHS_JSON:
+                elif metadata and member.name == PATHS_JSON:
                     scan.manifest = parse_manifest(self.read_metadata(tar, info))
                 elif kind == "file" and scan.deep and not _is_info(member.name):
                     member.sha256 = _hash_member(tar, info)

@@ -695,3 +695,16 @@ def test_member_names_count_against_the_metadata_limit(tmp_path: Path) -> None:
     path = hostile(tmp_path, ".tar.bz2", *entries)
     with pytest.raises(LimitError, match="--max-metadata-size"):
         check(path, limits=Limits(max_metadata_size=5000))
+
+
+def test_conda_metadata_comes_from_the_info_component(tmp_path: Path) -> None:
+    """A second index.json smuggled into a .conda's pkg component is a duplicate, not the index."""
+    entries = package_entries("x", *CLEAN)
+    info = [e for e in entries if e.name.startswith("info/")]
+    pkg = [e for e in entries if e not in info]
+    fake = Entry("info/index.json", json.dumps({"name": "openssl"}).encode())
+    verdict = check(write_conda(tmp_path / "x-1.0-0.conda", info, [fake, *pkg]))
+    assert codes(verdict) == {"AV507"}
+    assert verdict.name == "x"
+    alone = write_conda(tmp_path / "y-1.0-0.conda", [], [*info, *pkg])
+    assert "AV303" in codes(check(alone))

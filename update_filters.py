@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from artifact_validation.actions import append_step_summary
+from artifact_validation.atomicfile import write_atomic
 from artifact_validation.channel import DEFAULT_SUBDIRS, Channel, ChannelFileLists, check_subdir
 from artifact_validation.errors import EXIT_INVALID, EXIT_VALID
 from artifact_validation.filters import GENERATOR_CONFIG_NAME, load_filters
@@ -107,6 +108,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help="write nothing; exit 1 when a generated file would change",
     )
+    parser.add_argument(
+        "--summary-file",
+        type=Path,
+        metavar="FILE",
+        help="also write the change summary to FILE (the workflow's commit message)",
+    )
     args = parser.parse_args(argv)
     if not (args.file_lists or args.channel or args.imports):
         parser.error("give at least one source: --file-lists DIR, --channel URL or --import DIR")
@@ -129,6 +136,8 @@ def main(argv: list[str] | None = None) -> int:
         changes = write_generated(generation.filters, args.output, dry_run=args.check)
         summary = render_summary(changes, generation, args.output, dry_run=args.check)
         print(summary, file=sys.stderr, end="")
+        if args.summary_file:
+            write_atomic(args.summary_file, summary)
         append_step_summary(f"```\n{summary}```\n", os.environ.get("GITHUB_STEP_SUMMARY"))
         if args.check and any(c.kind != "unchanged" for c in changes):
             return EXIT_INVALID

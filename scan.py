@@ -32,7 +32,7 @@ from artifact_validation.scan_state import (
     Shard,
     filters_fingerprint,
 )
-from artifact_validation.scanner import ScanConfig, run_merge, run_scan
+from artifact_validation.scanner import ScanConfig, ScanProgress, run_merge, run_scan
 from cli_common import ROOT, github_from_env, run_main
 
 
@@ -155,6 +155,13 @@ def cmd_scan(argv: list[str]) -> int:
     filters = load_filters(args.filters or [ROOT / d for d in DEFAULT_FILTER_DIRS])
     channel = Channel(args.channel, file_lists=args.file_lists, cache_dir=args.cache_dir)
     progress = Progress(sys.stderr, "scan")
+    last = ScanProgress(0, 0, 0, 0.0)
+
+    def on_progress(update: ScanProgress) -> None:
+        nonlocal last
+        last = update
+        progress(update.done, update.total, update.errors)
+
     summary = run_scan(
         channel,
         Matcher(filters),
@@ -162,9 +169,9 @@ def cmd_scan(argv: list[str]) -> int:
         _output_paths(args),
         config,
         cache=FileListCache(args.cache_dir / "file-lists"),
-        on_progress=lambda p: progress(p.done, p.total, p.errors),
+        on_progress=on_progress,
     )
-    progress.close(summary.scanned, summary.scanned, summary.errors)
+    progress.close(last.done, last.total, last.errors)
     _finish(summary.to_json(), summary.new_entries, args)
     return _exit_code(summary.errors, summary.new_invalid, args.fail_on_new)
 

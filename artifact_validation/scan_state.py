@@ -204,7 +204,8 @@ class ScanState:
             "invalid": {k: e.to_json() for k, e in self.invalid.items()},
             "errors": dict(self.errors),
         }
-        return json.dumps(doc, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+        # ASCII: a path from a hostile archive may hold a lone surrogate, which UTF-8 cannot.
+        return json.dumps(doc, indent=1, sort_keys=True) + "\n"
 
     def output_doc(self) -> dict[str, dict[str, dict[str, list[str]]]]:
         """The ``invalid_packages.yaml`` mapping: ``{name: {"<subdir>/<file>": {filter: paths}}}``.
@@ -310,14 +311,18 @@ def render_errors(state: ScanState) -> str:
 def _dump_yaml(doc: dict[str, Any]) -> str:
     if not doc:
         return "{}\n"
-    return yaml.dump(
-        doc,
-        Dumper=_Dumper,
-        default_flow_style=False,
-        sort_keys=True,
-        allow_unicode=True,
-        width=10_000,
-    )
+    options: dict[str, Any] = {
+        "default_flow_style": False,
+        "sort_keys": True,
+        "allow_unicode": True,
+        "width": 10_000,
+    }
+    try:
+        return yaml.dump(doc, Dumper=_Dumper, **options)
+    except UnicodeEncodeError:
+        # libyaml cannot take a lone surrogate (a hostile archive's path); the pure-Python
+        # emitter writes it as a "\uD800" escape that loads back to the same string.
+        return yaml.dump(doc, Dumper=yaml.SafeDumper, **options)
 
 
 def reason(text: str) -> str:
@@ -339,6 +344,13 @@ class OutputPaths:
         """The three standard file names inside ``directory`` (a shard's output)."""
         base = Path(directory)
         return cls(base / STATE_NAME, base / OUTPUT_NAME, base / ERRORS_NAME)
+
+
+def remove_leftovers(paths: OutputPaths) -> None:
+    """Delete temporary files a killed run left beside the state and outputs (never read)."""
+    for target in (paths.state, paths.output, paths.errors):
+        for leftover in target.parent.glob(f".{target.name}.*.tmp"):
+            leftover.unlink(missing_ok=True)
 
 
 def save(state: ScanState, paths: OutputPaths) -> None:
@@ -431,12 +443,18 @@ class FileListCache:
         """The segment files, oldest first."""
         if not self.directory.is_dir():
             return []
-        return sorted(self.directory.glob(f"*{self.SUFFIX}"))
+        return sorted(p for p in self.directory.glob(f"*{self.SUFFIX}") if p.name[0] != ".")
+
+    def remove_leftovers(self) -> None:
+        """Delete half-written segments a killed run left behind (they were never renamed)."""
+        if self.directory.is_dir():
+            for leftover in self.directory.glob(".*.tmp"):
+                leftover.unlink(missing_ok=True)
 
     def add(self, key: str, name: str, paths: Sequence[str]) -> None:
         """Buffer the file list of build ``key`` (named ``name``) for the next ``flush``."""
-        line = json.dumps([key, name, list(paths)], ensure_ascii=False, separators=(",", ":"))
-        self._pending.append(line.encode("utf-8", "surrogateescape") + b"\n")
+        line = json.dumps([key, name, list(paths)], separators=(",", ":"))  # ASCII, one line
+        self._pending.append(line.encode("ascii") + b"\n")
 
     @property
     def pending(self) -> int:

@@ -44,6 +44,7 @@ from .scan_state import (
     merge_states,
     new_invalid,
     reason,
+    remove_leftovers,
     save,
     stem_of_key,
 )
@@ -297,6 +298,9 @@ def run_scan(
         clock=clock,
         on_progress=on_progress,
     )
+    remove_leftovers(paths)
+    if cache is not None:
+        cache.remove_leftovers()
     state = load_state(paths.state)
     if state.channel and state.channel != channel.location:
         raise UsageError(

@@ -343,6 +343,7 @@ def test_sigkill_at_any_moment_then_rerun_equals_one_run(
         assert (out / name).read_text() == (ref / name).read_text(), name
     got, want = load_state(out / "scan_state.json"), load_state(ref / "scan_state.json")
     assert (got.scanned, got.invalid, got.errors) == (want.scanned, want.invalid, want.errors)
+    assert not list(out.rglob("*.tmp")), "a re-run removes what killed runs left half-written"
 
 
 # --------------------------------------------------------------------------------- shards and merge
@@ -720,3 +721,29 @@ def test_merge_job_end_to_end_commits_to_a_bare_remote(
     assert scan("report-new", tmp_path / "new.json", env=env).returncode == 0
     [issue] = fake_api.github_repo("o/r").issues
     assert "linux-64/clob-1.0-0.tar.bz2" in issue["body"] and "/actions/runs/7" in issue["body"]
+
+
+def test_hostile_paths_are_stored_exactly_and_never_crash(tmp_path: Path, filters: Path) -> None:
+    """Lone surrogates, newlines and escapes in paths.json survive state, cache and YAML."""
+    hostile = ["include/openssl/\ud800.h", "include/openssl/a\nb.h", "include/openssl/\x1b[31m"]
+    doc = {"paths_version": 1, "paths": [{"_path": p, "path_type": "hardlink"} for p in hostile]}
+    sub = tmp_path / "channel" / "linux-64"
+    sub.mkdir(parents=True)
+    (tmp_path / "channel" / "noarch").mkdir()
+    write_repodata(tmp_path / "channel" / "noarch")
+    write_conda(
+        sub / "evil-1.0-0.conda",
+        [*metadata_entries("evil"), Entry("info/paths.json", json.dumps(doc).encode())],
+        [Entry("lib/x", b"x")],
+    )
+    write_repodata(sub)
+    out = tmp_path / "out"
+    proc = scan(*scan_args(tmp_path / "channel", out, filters))
+    assert proc.returncode == 0, proc.stderr
+    flagged = read_yaml(out / "invalid_packages.yaml")["evil"]["linux-64/evil-1.0-0.conda"]
+    assert flagged == {"openssl": sorted(hostile)}
+    (filters / "openssl.yaml").write_text("files: [include/openssl/a*]\nallowed: [openssl]\n")
+    again = scan(*scan_args(tmp_path / "channel", out, filters))
+    assert again.returncode == 0 and json.loads(again.stdout)["scanned"] == 1
+    flagged = read_yaml(out / "invalid_packages.yaml")["evil"]["linux-64/evil-1.0-0.conda"]
+    assert flagged == {"openssl": ["include/openssl/a\nb.h"]}

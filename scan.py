@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 from pathlib import Path
@@ -69,7 +70,9 @@ def _output_paths(args: argparse.Namespace) -> OutputPaths:
     )
 
 
-def _finish(summary: dict[str, object], entries: tuple[dict[str, object], ...], args) -> None:
+def _finish(
+    summary: dict[str, object], entries: tuple[dict[str, object], ...], args: argparse.Namespace
+) -> None:
     if args.json:
         print(json.dumps(summary, indent=2, sort_keys=True))
     counts = ", ".join(
@@ -92,8 +95,8 @@ def _exit_code(errors: int, new: int, fail_on_new: bool) -> int:
 
 def _positive(kind: type, text: str) -> float:
     value = kind(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, not {text}")
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, not {text}")
     return value
 
 

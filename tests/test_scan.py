@@ -432,6 +432,8 @@ def test_merge_new_invalid_is_measured_against_the_previous_state(
         ["--shard", "a/b"],
         ["--subdir", "../x"],
         ["--time-limit", "-1"],
+        ["--time-limit", "nan"],
+        ["--jobs", "many"],
     ],
 )
 def test_bad_usage_exits_2(standard, tmp_path, filters, extra) -> None:

@@ -33,6 +33,7 @@ import json
 import os
 import re
 import shutil
+import struct
 import tarfile
 import tempfile
 import threading
@@ -63,6 +64,11 @@ from .errors import (
     ValidationError,
 )
 from .filelist import FileList, load_file_list
+
+try:  # Python 3.14+ has zstd in the standard library; conda-package-streaming uses the same pair
+    from compression import zstd  # type: ignore[import-not-found]
+except ImportError:  # pragma: no cover - depends on the Python version
+    from backports import zstd  # type: ignore[no-redef]
 
 KiB, MiB, GiB = 1 << 10, 1 << 20, 1 << 30
 
@@ -113,11 +119,14 @@ _NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+-]*$")
 _PARSE_ERRORS: tuple[type[BaseException], ...] = (
     tarfile.TarError,
     zipfile.BadZipFile,
+    zstd.ZstdError,
     EOFError,
     OSError,
     ValueError,
     LookupError,
     RuntimeError,
+    NotImplementedError,
+    struct.error,
     AssertionError,  # conda_package_streaming asserts one info component per .conda
 )
 

@@ -296,6 +296,17 @@ def hostile_channel(tmp_path: Path, name: str, maker) -> tuple[Channel, Artifact
             "unreadable archive",
         ),
         (
+            "badzstd-1-0.conda",
+            lambda p: write_conda(
+                p,
+                [],
+                [Entry("lib/x", b"x")],
+                omit=[f"info-{p.stem}.tar.zst"],
+                extra={f"info-{p.stem}.tar.zst": b"\x28\xb5\x2f\xfd" + b"\xff" * 64},
+            ),
+            "unreadable archive",
+        ),
+        (
             "badpaths-1-0.tar.bz2",
             lambda p: write_hostile(
                 p, [*metadata_entries("badpaths"), Entry("info/paths.json", b"{not json")]

@@ -16,11 +16,13 @@ import functools
 import hashlib
 import json
 import os
+import queue
 import re
 import stat
 import struct
 import tarfile
 import tempfile
+import threading
 import unicodedata
 import zipfile
 from collections import Counter, deque
@@ -90,6 +92,8 @@ _CHUNK = 1 * MiB
 #: A forward jump in the read position up to this size is hashed in place; a larger one (the ZIP
 #: central directory read first) is left for ``finish`` so the file is still hashed in one pass.
 _HASH_GAP = 1 * MiB
+#: Chunks waiting for the hashing thread (each about ``_CHUNK``): bounds memory.
+_HASH_QUEUE = 8
 #: Decompressed bytes kept to check that nothing but zeros follows the end of a tar (AV302).
 _TAIL_KEPT = 64 * KiB
 #: tarfile remembers every member it yields; dropping them keeps memory flat in big archives.
@@ -322,6 +326,52 @@ class _ReadFailed(ValidationError):
     """The artifact file itself could not be read (an I/O error, not a property of the archive)."""
 
 
+class _Hasher:
+    """md5 and sha256 of a byte stream, computed on a helper thread while the parsers work.
+
+    hashlib releases the GIL for large updates, so hashing overlaps with
+    decompression instead of adding to it. Bytes are handed over in chunks of
+    about ``_CHUNK``; at most ``_HASH_QUEUE`` chunks wait, so memory is bounded.
+    """
+
+    def __init__(self) -> None:
+        self._md5 = hashlib.md5(usedforsecurity=False)
+        self._sha256 = hashlib.sha256()
+        self._pending = bytearray()
+        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=_HASH_QUEUE)
+        self._thread = threading.Thread(target=self._run, name="artifact-hasher", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (chunk := self._queue.get()) is not None:
+            self._md5.update(chunk)
+            self._sha256.update(chunk)
+
+    def update(self, data: bytes | memoryview) -> None:
+        """Hash ``data`` next (it is copied or handed over whole, never modified)."""
+        if not self._pending and len(data) >= _CHUNK and isinstance(data, bytes):
+            self._queue.put(data)
+            return
+        self._pending += data
+        if len(self._pending) >= _CHUNK:
+            self._queue.put(bytes(self._pending))
+            self._pending.clear()
+
+    def close(self) -> None:
+        """Stop the thread after it hashed everything handed over so far (idempotent)."""
+        if self._thread.is_alive():
+            if self._pending:
+                self._queue.put(bytes(self._pending))
+                self._pending.clear()
+            self._queue.put(None)
+            self._thread.join()
+
+    def hexdigests(self) -> tuple[str, str]:
+        """``(md5, sha256)`` of everything hashed; the hasher is closed."""
+        self.close()
+        return self._md5.hexdigest(), self._sha256.hexdigest()
+
+
 class _Source:
     """The archive file as the parsers read it; hashes its bytes exactly once, in file order.
 
@@ -335,19 +385,13 @@ class _Source:
         self._size = size
         self._pos = 0
         self._hashed = 0
-        self._hashing = hashing
-        self._md5 = hashlib.md5(usedforsecurity=False)
-        self._sha256 = hashlib.sha256()
+        self._hasher = _Hasher() if hashing else None
 
     def _pread(self, n: int, pos: int) -> bytes:
         try:
             return os.pread(self._fd, n, pos)
         except OSError as exc:
             raise _ReadFailed(f"cannot read the artifact: {exc.strerror or exc}") from exc
-
-    def _update(self, data: bytes | memoryview) -> None:
-        self._md5.update(data)
-        self._sha256.update(data)
 
     def read(self, n: int | None = -1) -> bytes:
         """Read up to ``n`` bytes (all when negative) at the current position."""
@@ -357,13 +401,13 @@ class _Source:
         pos = self._pos
         data = self._pread(n, pos)
         self._pos += len(data)
-        if self._hashing:
+        if self._hasher is not None:
             if self._hashed < pos <= self._hashed + _HASH_GAP:
-                self._update(self._pread(pos - self._hashed, self._hashed))
+                self._hasher.update(self._pread(pos - self._hashed, self._hashed))
                 self._hashed = pos
             end = pos + len(data)
             if pos <= self._hashed < end:
-                self._update(memoryview(data)[self._hashed - pos :])
+                self._hasher.update(data if pos == self._hashed else data[self._hashed - pos :])
                 self._hashed = end
         return data
 
@@ -389,13 +433,20 @@ class _Source:
 
     def finish(self) -> tuple[str, str]:
         """Hash whatever the parsers did not read, in order; return ``(md5, sha256)`` hex."""
+        if self._hasher is None:
+            return "", ""
         while self._hashed < self._size:
             chunk = self._pread(min(_CHUNK, self._size - self._hashed), self._hashed)
             if not chunk:
                 break
-            self._update(chunk)
+            self._hasher.update(chunk)
             self._hashed += len(chunk)
-        return self._md5.hexdigest(), self._sha256.hexdigest()
+        return self._hasher.hexdigests()
+
+    def close(self) -> None:
+        """Stop the hashing thread (after an error, the hashes are not needed)."""
+        if self._hasher is not None:
+            self._hasher.close()
 
 
 class _Budget:
@@ -710,16 +761,19 @@ def read_archive(
     size = os.fstat(fh.fileno()).st_size
     scan = Scan(filename=filename, fmt=archive_format(filename), deep=deep)
     source = _Source(fh, size, hashing=hashes is None)
-    reader = _Reader(scan, limits, _Budget(limits, size, filename))
-    if scan.fmt == ".tar.bz2":
-        try:
-            with bz2.BZ2File(source) as stream:  # type: ignore[arg-type]
-                reader.component(stream, "pkg")
-        except _PARSE_ERRORS as exc:
-            scan.corrupt.append(f"pkg: {_describe(exc)}")
-    elif scan.fmt == ".conda":
-        _read_conda(reader, source)
-    scan.md5, scan.sha256 = hashes if hashes is not None else source.finish()
+    reader = _Reader(scan, limits, _Budget(limits, size, display_path(filename)))
+    try:
+        if scan.fmt == ".tar.bz2":
+            try:
+                with bz2.BZ2File(source) as stream:  # type: ignore[arg-type]
+                    reader.component(stream, "pkg")
+            except _PARSE_ERRORS as exc:
+                scan.corrupt.append(f"pkg: {_describe(exc)}")
+        elif scan.fmt == ".conda":
+            _read_conda(reader, source)
+        scan.md5, scan.sha256 = hashes if hashes is not None else source.finish()
+    finally:
+        source.close()
     return scan
 
 

@@ -196,8 +196,8 @@ class Scan:
             return None, "missing"
         try:
             doc = json.loads(self.index_bytes)
-        except (ValueError, UnicodeDecodeError) as exc:
-            return None, f"not valid JSON: {exc}"
+        except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
+            return None, f"not valid JSON: {_describe(exc)}"
         if not isinstance(doc, dict):
             return None, f"must be a JSON object, not {type(doc).__name__}"
         for key in ("name", "version", "build", "subdir"):
@@ -261,8 +261,8 @@ def parse_manifest(data: bytes) -> tuple[dict[str, PathEntry] | None, str]:
     """``(entries by path, problem)`` from the bytes of info/paths.json (AV605 when a problem)."""
     try:
         doc = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as exc:
-        return None, f"not valid JSON: {exc}"
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
+        return None, f"not valid JSON: {_describe(exc)}"
     paths = doc.get("paths") if isinstance(doc, dict) else None
     if not isinstance(paths, list):
         return None, "must be an object with a 'paths' list"

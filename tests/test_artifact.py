@@ -440,6 +440,7 @@ def test_av303_missing_index(tmp_path: Path, fmt: str) -> None:
         (b"[1, 2]", "JSON object"),
         (json.dumps({"name": "x", "version": "1.0", "subdir": "linux-64"}).encode(), "'build'"),
         (json.dumps({"name": "x", "version": 1, "build": "0", "subdir": "l"}).encode(), "version"),
+        (b"[" * 100_000 + b"]" * 100_000, "not valid JSON"),
     ],
 )
 def test_av304_unparsable_index(tmp_path: Path, index: bytes, problem: str) -> None:
@@ -526,6 +527,7 @@ def _entry(path: str, data: bytes, **kw: Any) -> dict[str, Any]:
         ({"paths": [{"_path": "lib/a", "path_type": "weird"}]}, "AV605", False),
         ({"paths": "lib/a"}, "AV605", False),
         (b"{broken", "AV605", False),
+        (b'{"paths": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "AV605", False),
     ],
 )
 def test_manifest_failing(tmp_path: Path, fmt: str, listed: Any, code: str, deep: bool) -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
+
 from .findings import ADVICE, Code, Finding
 from .verdict import Verdict
 
@@ -9,18 +12,41 @@ from .verdict import Verdict
 MAX_PATHS_SHOWN = 20
 
 
-def _title(verdict: Verdict) -> str:
+#: Characters that start Markdown syntax; escaped in untrusted text (names, messages).
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+!|~])")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+
+
+def _plain(text: str) -> str:
+    return text
+
+
+def _md_text(text: str) -> str:
+    """Untrusted text as inert Markdown: one line, syntax escaped, no @mention."""
+    text = _MD_SPECIAL.sub(r"\\\1", _CONTROL.sub(" ", text))
+    return text.replace("@", "@\u200b")
+
+
+def _md(text: str) -> str:
+    """Untrusted text as one inline code span (no backtick or line break can end it)."""
+    return "`" + _CONTROL.sub(" ", text).replace("`", "'") + "`"
+
+
+def _title(verdict: Verdict, esc: Callable[[str], str] = _plain) -> str:
     ident = " ".join(p for p in (verdict.name, verdict.version, verdict.build) if p)
     where = f" [{verdict.subdir}]" if verdict.subdir else ""
     state = "VALID" if verdict.valid else "INVALID" if not verdict.errors else "NOT VALIDATED"
-    return f"{verdict.source or ident}: {state}" + (f" ({ident}{where})" if ident else "")
+    source = esc(verdict.source or ident)
+    return f"{source}: {state}" + (f" ({esc(ident + where)})" if ident else "")
 
 
-def _clobber_lines(verdict: Verdict, bullet: str, code: str) -> list[str]:
+def _clobber_lines(
+    verdict: Verdict, bullet: str, code: Callable[[str], str], esc: Callable[[str], str] = _plain
+) -> list[str]:
     lines = []
     shown = verdict.violations[:MAX_PATHS_SHOWN]
     for v in shown:
-        owners = ", ".join(v.allowed) or "nobody"
+        owners = esc(", ".join(v.allowed) or "nobody")
         lines.append(
             f"{bullet}{code(v.path)}: protected by filter {code(v.filter)} "
             f"(glob {code(v.glob)}); only {owners} may ship it"
@@ -30,7 +56,7 @@ def _clobber_lines(verdict: Verdict, bullet: str, code: str) -> list[str]:
     return lines
 
 
-def _path_lines(finding: Finding, bullet: str, code: str) -> list[str]:
+def _path_lines(finding: Finding, bullet: str, code: Callable[[str], str]) -> list[str]:
     shown = finding.paths[:MAX_PATHS_SHOWN]
     lines = [f"{bullet}{code(p)}" for p in shown]
     if len(finding.paths) > len(shown):
@@ -53,22 +79,18 @@ def render_text(verdict: Verdict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _md(text: str) -> str:
-    return "`" + text.replace("`", "'") + "`"
-
-
 def render_markdown(verdict: Verdict, heading: str = "###") -> str:
     """The same report as Markdown, for ``$GITHUB_STEP_SUMMARY`` and feedstock issues."""
     icon = ":white_check_mark:" if verdict.valid else ":x:"
-    lines = [f"{heading} {icon} {_title(verdict)}", ""]
+    lines = [f"{heading} {icon} {_title(verdict, _md_text)}", ""]
     if verdict.md5 or verdict.sha256:
-        lines += [f"md5 `{verdict.md5}` · sha256 `{verdict.sha256}`", ""]
+        lines += [f"md5 {_md(verdict.md5)} · sha256 {_md(verdict.sha256)}", ""]
     for error in sorted(verdict.errors):
-        lines.append(f"- **error**: {error}")
+        lines.append(f"- **error**: {_md_text(error)}")
     for finding in sorted(verdict.findings, key=Finding.sort_key):
-        lines.append(f"- **{finding.code.name}** {finding.message}")
+        lines.append(f"- **{finding.code.name}** {_md_text(finding.message)}")
         if finding.code is Code.AV201:
-            lines.extend(_clobber_lines(verdict, "  - ", _md))
+            lines.extend(_clobber_lines(verdict, "  - ", _md, _md_text))
         else:
             lines.extend(_path_lines(finding, "  - ", _md))
         lines.append(f"  - *How to fix*: {ADVICE[finding.code]}")

@@ -102,3 +102,16 @@ def test_step_summary_is_appended(tmp_path: Path) -> None:
     assert proc.returncode == 1
     text = summary.read_text()
     assert text.startswith("before\n") and "**AV201**" in text and "`bin/openssl`" in text
+
+
+def test_markdown_report_neutralizes_hostile_names() -> None:
+    """Names from an artifact reach Markdown inert: no mention, link, heading or line break."""
+    from artifact_validation.report import render_markdown
+    from artifact_validation.verdict import Verdict
+
+    verdict = Verdict(name="x @org/team [click](http://evil)\n# Heading", source="a`b")
+    text = render_markdown(verdict)
+    first = text.splitlines()[0]
+    assert "@org" not in text and "@\u200borg" in text
+    assert "[click](" not in text and "\\[click\\]" in text
+    assert "\n# Heading" not in text and "\\# Heading" in first

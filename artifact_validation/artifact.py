@@ -461,7 +461,8 @@ class _Budget:
         self.inflated = 0
         self.ratio_cap = max(limits.ratio_floor, limits.max_ratio * archive_size)
 
-    def _fail(self, what: str, flag: str) -> LimitError:
+    def fail(self, what: str, flag: str) -> LimitError:
+        """The ``LimitError`` for ``what``, naming the flag that raises the limit."""
         return LimitError(
             f"{self.where}: {what} ({flag}); not validated. If this is a real package, "
             f"raise {flag} and run again"
@@ -470,33 +471,33 @@ class _Budget:
     def member(self, info: tarfile.TarInfo) -> None:
         self.members += 1
         if self.members > self.limits.max_members:
-            raise self._fail(f"more than {self.limits.max_members} members", "--max-members")
+            raise self.fail(f"more than {self.limits.max_members} members", "--max-members")
         if info.size > self.limits.max_member_size:
-            raise self._fail(
+            raise self.fail(
                 f"member {display_path(info.name)!r} is {info.size} bytes, more than "
                 f"{self.limits.max_member_size}",
                 "--max-member-size",
             )
         self.names += len(info.name) + len(info.linkname)
         if self.names > self.limits.max_metadata_size:
-            raise self._fail(
+            raise self.fail(
                 f"member names total more than {self.limits.max_metadata_size} characters",
                 "--max-metadata-size",
             )
         self.declared += info.size
         if self.declared > self.limits.max_total_size:
-            raise self._fail(
+            raise self.fail(
                 f"members total more than {self.limits.max_total_size} bytes", "--max-total-size"
             )
 
     def inflate(self, n: int) -> None:
         self.inflated += n
         if self.inflated > self.limits.max_total_size:
-            raise self._fail(
+            raise self.fail(
                 f"decompresses to more than {self.limits.max_total_size} bytes", "--max-total-size"
             )
         if self.inflated > self.ratio_cap:
-            raise self._fail(
+            raise self.fail(
                 f"decompresses to more than {self.limits.max_ratio:g} times its size",
                 "--max-ratio",
             )
@@ -616,7 +617,7 @@ class _Reader:
 
     def read_metadata(self, tar: tarfile.TarFile, info: tarfile.TarInfo) -> bytes:
         if info.size > self.limits.max_metadata_size:
-            raise self.budget._fail(
+            raise self.budget.fail(
                 f"{info.name} is {info.size} bytes, more than {self.limits.max_metadata_size}",
                 "--max-metadata-size",
             )

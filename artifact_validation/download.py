@@ -187,7 +187,7 @@ class Fetcher:
                     problem, _ = self._problem(following)
                     if problem:
                         raise FetchError(
-                            f"{url}: refusing the redirect to {following[:300]}: {problem}"
+                            f"{url}: refusing the redirect to {following[:300]!r}: {problem}"
                         )
                     current = following
                     continue

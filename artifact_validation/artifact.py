@@ -298,6 +298,8 @@ def _is_info(name: str) -> bool:
 
 def _canonical(raw: str) -> str:
     """The member name with ``.`` and empty components dropped (a leading ``/`` is kept)."""
+    if "//" not in raw and "./" not in raw and not raw.endswith(("/", "/.")) and raw != ".":
+        return raw  # the common case, already canonical: no split and join per member
     parts = [p for p in raw.split("/") if p not in ("", ".")]
     return ("/" if raw.startswith("/") else "") + "/".join(parts)
 

@@ -280,3 +280,12 @@ def test_url_retries_through_the_cli(tmp_path: Path, clean: Path) -> None:
         proc = run(url, "--allow-host", "127.0.0.1", "--json", env=env)
         assert proc.returncode == 3
         assert "after 4 attempts" in as_json(proc)["errors"][0]
+
+
+def test_local_validation_loads_no_http_stack() -> None:
+    """validate.py imports neither requests nor ghapi until a URL or --event needs them."""
+    code = "import sys, validate; print(sorted({'requests', 'ghapi'} & set(sys.modules)))"
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert proc.stdout.strip() == "[]"

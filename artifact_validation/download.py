@@ -198,8 +198,9 @@ class Fetcher:
                     current = following
                     continue
                 if response.status_code != 200:
+                    reason = "".join(c if c.isprintable() else "?" for c in response.reason or "")
                     raise AttemptFailed(
-                        f"HTTP {response.status_code} {response.reason}",
+                        f"HTTP {response.status_code} {reason[:100]}",
                         response.status_code,
                         response.headers,
                     )

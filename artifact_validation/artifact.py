@@ -252,37 +252,58 @@ class Scan:
 class PathEntry(NamedTuple):
     """One ``info/paths.json`` entry, kept small: a package may list 100,000 paths."""
 
+    path: str
     path_type: str
     size: int | None
     sha256: str
 
 
-def parse_manifest(data: bytes) -> tuple[dict[str, PathEntry] | None, str]:
-    """``(entries by path, problem)`` from the bytes of info/paths.json (AV605 when a problem)."""
+def parse_manifest(
+    data: bytes, *, keep_sha256: bool = True
+) -> tuple[dict[str, PathEntry] | None, str]:
+    """``(entries by path, problem)`` from the bytes of info/paths.json (AV605 when a problem).
+
+    Each entry object becomes a small ``PathEntry`` as soon as it is decoded,
+    so 100,000 dicts never exist at once; ``keep_sha256`` False drops the
+    hashes (only ``--deep`` compares them).
+    """
+
+    def entry(obj: dict[str, Any]) -> Any:
+        if "_path" not in obj:
+            return obj
+        problem = _manifest_entry_problem(obj)
+        if problem:
+            return (None, problem)  # JSON never decodes to a tuple: tuples are ours
+        sha256 = str(obj.get("sha256") or "").lower() if keep_sha256 else ""
+        path_type = _PATH_TYPES[obj.get("path_type", "hardlink")]  # one shared string each
+        path = _canonical(obj["_path"])
+        return (path, PathEntry(path, path_type, obj.get("size_in_bytes"), sha256))
+
     try:
-        doc = json.loads(data)
+        doc = json.loads(data, object_hook=entry)
     except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
         return None, f"not valid JSON: {_describe(exc)}"
     paths = doc.get("paths") if isinstance(doc, dict) else None
     if not isinstance(paths, list):
         return None, "must be an object with a 'paths' list"
     out: dict[str, PathEntry] = {}
-    for i, entry in enumerate(paths):
-        problem = _manifest_entry_problem(entry)
-        if problem:
-            return None, f"paths[{i}] {problem}"
-        out[_canonical(entry["_path"])] = PathEntry(
-            entry.get("path_type", "hardlink"),
-            entry.get("size_in_bytes"),
-            str(entry.get("sha256") or "").lower(),
-        )
+    for i, item in enumerate(paths):
+        if not isinstance(item, tuple):
+            return None, f"paths[{i}] must be an object with a non-empty '_path' string"
+        path, parsed = item
+        if path is None:
+            return None, f"paths[{i}] {parsed}"
+        out[path] = parsed
     return out, ""
+
+
+_PATH_TYPES = {t: t for t in ("hardlink", "softlink", "directory")}
 
 
 def _manifest_entry_problem(entry: Any) -> str:
     if not isinstance(entry, dict) or not isinstance(entry.get("_path"), str) or not entry["_path"]:
         return "must be an object with a non-empty '_path' string"
-    if entry.get("path_type", "hardlink") not in ("hardlink", "softlink", "directory"):
+    if entry.get("path_type", "hardlink") not in _PATH_TYPES:
         return f"has an unknown path_type {entry.get('path_type')!r}"
     size = entry.get("size_in_bytes")
     if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size < 0):
@@ -635,8 +656,10 @@ class _Reader:
             for tar, info in tar_generator(inflated, tarfile_open=_open_tar):
                 self.budget.member(info)
                 kind = _kind(info)
+                name = _canonical(info.name)
+                listed = scan.manifest[0].get(name) if scan.manifest[0] else None
                 member = Member(
-                    name=_canonical(info.name),
+                    name=listed.path if listed else name,  # one string shared with paths.json
                     kind=kind,
                     size=info.size if kind == "file" else 0,
                     linkname=info.linkname,
@@ -649,7 +672,8 @@ class _Reader:
                 if metadata and member.name == INDEX_JSON:
                     scan.index_bytes = self.read_metadata(tar, info)
                 elif metadata and member.name == PATHS_JSON:
-                    scan.manifest = parse_manifest(self.read_metadata(tar, info))
+                    data = self.read_metadata(tar, info)
+                    scan.manifest = parse_manifest(data, keep_sha256=scan.deep)
                 elif kind == "file" and scan.deep and not _is_info(member.name):
                     member.sha256 = _hash_member(tar, info)
                 scan.members.append(member)

@@ -31,7 +31,8 @@ BASELINE = """
 import sys
 from conda_package_streaming.package_streaming import stream_conda_component
 path = sys.argv[1]
-for component in ("info", "pkg"):
+# a .tar.bz2 is one stream: its "pkg" component already yields every member, info/ included
+for component in ("info", "pkg") if path.endswith(".conda") else ("pkg",):
     for tar, member in stream_conda_component(path, component=component):
         if member.isfile():
             fh = tar.extractfile(member)

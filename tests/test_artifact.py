@@ -710,3 +710,15 @@ def test_conda_metadata_comes_from_the_info_component(tmp_path: Path) -> None:
     assert verdict.name == "x"
     alone = write_conda(tmp_path / "y-1.0-0.conda", [], [*info, *pkg])
     assert "AV303" in codes(check(alone))
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_limits_at_the_boundary_pass(tmp_path: Path, fmt: str) -> None:
+    """An artifact exactly at every limit is validated normally (limits are inclusive)."""
+    files = {f"share/f{i}": b"\0" * 2000 for i in range(4)}
+    path = build_package(tmp_path, "z", files, fmt=fmt)
+    with path.open("rb") as fh:
+        members = read_archive(fh, path.name).members
+    largest = max(m.size for m in members)
+    limits = Limits(max_members=len(members), max_member_size=largest)
+    assert check(path, limits=limits).valid

@@ -19,7 +19,6 @@ import os
 import queue
 import re
 import stat
-import struct
 import tarfile
 import tempfile
 import threading
@@ -34,16 +33,12 @@ from typing import Any, BinaryIO, NamedTuple
 
 from conda_package_streaming.package_streaming import TarfileNoSameOwner, tar_generator
 
+from .archive import PARSE_ERRORS, zstd
 from .download import Fetcher, is_url
 from .errors import LimitError, UsageError, ValidationError
 from .findings import Code, Finding
 from .matcher import Matcher, Violation, is_case_insensitive
 from .verdict import Verdict
-
-try:  # Python 3.14+ has zstd in the standard library; conda-package-streaming uses the same pair
-    from compression import zstd  # type: ignore[import-not-found]
-except ImportError:  # pragma: no cover - depends on the Python version
-    from backports import zstd  # type: ignore[no-redef]
 
 KiB, MiB, GiB = 1 << 10, 1 << 20, 1 << 30
 
@@ -567,21 +562,6 @@ class _Inflated:
         return False
 
 
-#: What a hostile or damaged archive makes the parsers raise (AV302); our own errors pass through.
-_PARSE_ERRORS: tuple[type[BaseException], ...] = (
-    tarfile.TarError,
-    zipfile.BadZipFile,
-    zstd.ZstdError,
-    EOFError,
-    OSError,
-    ValueError,
-    LookupError,
-    NotImplementedError,
-    RuntimeError,
-    struct.error,
-)
-
-
 class _GuardedTarInfo(tarfile.TarInfo):
     """A TarInfo whose header parsing cannot be made to use unbounded memory (AV302).
 
@@ -684,7 +664,7 @@ class _Reader:
                     f"{component}: data after the end of the tar archive "
                     "(an invalid header hides the rest, or members were appended)"
                 )
-        except _PARSE_ERRORS as exc:
+        except PARSE_ERRORS as exc:
             scan.corrupt.append(f"{component}: {_describe(exc)}")
 
 
@@ -706,7 +686,7 @@ def _read_conda(reader: _Reader, source: _Source) -> None:
     scan = reader.scan
     try:
         zf = zipfile.ZipFile(source)  # type: ignore[arg-type]
-    except _PARSE_ERRORS as exc:
+    except PARSE_ERRORS as exc:
         scan.corrupt.append(f"not a readable ZIP archive: {_describe(exc)}")
         return
     with zf:
@@ -740,7 +720,7 @@ def _read_conda(reader: _Reader, source: _Source) -> None:
                         reader.component(stream, component)
                         while raw.read(_CHUNK):  # the ZIP CRC is checked at the member's end
                             pass
-                except _PARSE_ERRORS as exc:
+                except PARSE_ERRORS as exc:
                     scan.corrupt.append(f"{component}: {_describe(exc)}")
         scan.container += [
             f"unexpected ZIP member {display_path(n)!r}" for n in sorted(set(counts) - known)
@@ -757,7 +737,7 @@ def _check_conda_metadata(scan: Scan, zf: zipfile.ZipFile, infos: list[zipfile.Z
         return
     try:
         doc = json.loads(zf.read(meta[0]))
-    except (ValueError, UnicodeDecodeError, *_PARSE_ERRORS) as exc:
+    except (ValueError, UnicodeDecodeError, *PARSE_ERRORS) as exc:
         scan.container.append(f"metadata.json is not valid JSON: {_describe(exc)}")
         return
     if not isinstance(doc, dict) or doc.get("conda_pkg_format_version") != 2:
@@ -794,7 +774,7 @@ def read_archive(
             try:
                 with bz2.BZ2File(source) as stream:  # type: ignore[arg-type]
                     reader.component(stream, "pkg")
-            except _PARSE_ERRORS as exc:
+            except PARSE_ERRORS as exc:
                 scan.corrupt.append(f"pkg: {_describe(exc)}")
         elif scan.fmt == ".conda":
             _read_conda(reader, source)

@@ -33,11 +33,8 @@ import json
 import os
 import re
 import shutil
-import struct
-import tarfile
 import tempfile
 import threading
-import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import closing
 from dataclasses import dataclass, field
@@ -54,6 +51,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from . import __version__
+from .archive import PARSE_ERRORS
 from .download import is_loopback_host
 from .errors import (
     ArtifactReadError,
@@ -64,11 +62,6 @@ from .errors import (
     ValidationError,
 )
 from .filelist import FileList, load_file_list
-
-try:  # Python 3.14+ has zstd in the standard library; conda-package-streaming uses the same pair
-    from compression import zstd  # type: ignore[import-not-found]
-except ImportError:  # pragma: no cover - depends on the Python version
-    from backports import zstd  # type: ignore[no-redef]
 
 KiB, MiB, GiB = 1 << 10, 1 << 20, 1 << 30
 
@@ -114,21 +107,6 @@ _CHUNK = 1 * MiB
 _STEM_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+!-]*-[A-Za-z0-9_.+!]+-[A-Za-z0-9_.+!]+$")
 _SUBDIR_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+-]*$")
-
-#: What a damaged archive makes the parsers raise; our own errors pass through untouched.
-_PARSE_ERRORS: tuple[type[BaseException], ...] = (
-    tarfile.TarError,
-    zipfile.BadZipFile,
-    zstd.ZstdError,
-    EOFError,
-    OSError,
-    ValueError,
-    LookupError,
-    RuntimeError,
-    NotImplementedError,
-    struct.error,
-    AssertionError,  # conda_package_streaming asserts one info component per .conda
-)
 
 
 # --------------------------------------------------------------------------------- names
@@ -530,7 +508,7 @@ def file_list_from_archive(
         raise
     except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
         raise FetchError(f"{where}: {_describe(exc)}") from exc
-    except _PARSE_ERRORS as exc:
+    except PARSE_ERRORS as exc:
         raise ArtifactReadError(f"{where}: unreadable archive: {_describe(exc)}") from exc
     if "info/paths.json" in found:
         return _decode_paths_json(found["info/paths.json"], where)
@@ -757,7 +735,7 @@ class Channel:
                 lazy.prefetch(artifact.stem)
             except requests.RequestException as exc:
                 raise FetchError(f"{url}: {_describe(exc)}") from exc
-            except _PARSE_ERRORS as exc:
+            except PARSE_ERRORS as exc:
                 raise ArtifactReadError(f"{url}: unreadable archive: {_describe(exc)}") from exc
             return file_list_from_archive(artifact.filename, lazy, url, stop)
         finally:

@@ -107,18 +107,26 @@ def _string_list(value: Any, where: str, key: str, *, glob: bool) -> tuple[str, 
     return tuple(out)
 
 
+def check_keys(
+    data: dict[Any, Any], known: Iterable[str], required: Iterable[str], where: str
+) -> None:
+    """Raise ``FilterError`` for the first unknown key or missing required key of ``data``."""
+    known = set(known)
+    unknown = sorted(set(map(str, data)) - known)
+    if unknown:
+        raise FilterError(
+            f"{where}: unknown key {unknown[0]!r} (known: {', '.join(sorted(known))})"
+        )
+    for key in required:
+        if key not in data:
+            raise FilterError(f"{where}: missing required key {key!r}")
+
+
 def parse_filter(name: str, data: Any, where: str) -> Filter:
     """Check one filter mapping strictly; raise ``FilterError`` naming the file and the key."""
     if not isinstance(data, dict):
         raise FilterError(f"{where}: a filter must be a mapping with 'files' and 'allowed'")
-    unknown = sorted(set(map(str, data)) - _KNOWN_KEYS)
-    if unknown:
-        raise FilterError(
-            f"{where}: unknown key {unknown[0]!r} (known: {', '.join(sorted(_KNOWN_KEYS))})"
-        )
-    for key in _REQUIRED_KEYS:
-        if key not in data:
-            raise FilterError(f"{where}: missing required key {key!r}")
+    check_keys(data, _KNOWN_KEYS, _REQUIRED_KEYS, where)
     files = _string_list(data["files"], where, "files", glob=True)
     if not files:
         raise FilterError(f"{where}: 'files' must not be empty")

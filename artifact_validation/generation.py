@@ -24,6 +24,7 @@ from .filelist import FileList, load_file_list
 from .filters import (
     YAML_LOADER,
     Filter,
+    check_keys,
     dump_filter,
     glob_problem,
     load_filters,
@@ -123,13 +124,7 @@ def parse_python_config(data: Any, where: str) -> list[PythonPackage]:
             raise FilterError(f"{here} is not a valid conda package name")
         if not isinstance(entry, dict):
             raise FilterError(f"{here} must be a mapping with 'top_level_imports'")
-        unknown = sorted(set(map(str, entry)) - _CONFIG_KEYS)
-        if unknown:
-            raise FilterError(
-                f"{here}: unknown key {unknown[0]!r} (known: {', '.join(sorted(_CONFIG_KEYS))})"
-            )
-        if "top_level_imports" not in entry:
-            raise FilterError(f"{here}: missing required key 'top_level_imports'")
+        check_keys(entry, _CONFIG_KEYS, ("top_level_imports",), here)
         imports = _str_list(entry["top_level_imports"], f"{here}: 'top_level_imports'")
         if not imports:
             raise FilterError(f"{here}: 'top_level_imports' must not be empty")

@@ -24,7 +24,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -89,14 +89,7 @@ class ScanSummary:
 
     def to_json(self) -> dict[str, Any]:
         """``{"scanned", "skipped_known", "invalid", "new_invalid", "errors", "complete"}``."""
-        return {
-            "scanned": self.scanned,
-            "skipped_known": self.skipped_known,
-            "invalid": self.invalid,
-            "new_invalid": self.new_invalid,
-            "errors": self.errors,
-            "complete": self.complete,
-        }
+        return {k: v for k, v in asdict(self).items() if k != "new_entries"}
 
 
 def time_reserve(limit: float) -> float:
@@ -363,14 +356,7 @@ class MergeSummary:
 
     def to_json(self) -> dict[str, Any]:
         """``{"shards", "scanned", "invalid", "new_invalid", "errors", "complete"}``."""
-        return {
-            "shards": self.shards,
-            "scanned": self.scanned,
-            "invalid": self.invalid,
-            "new_invalid": self.new_invalid,
-            "errors": self.errors,
-            "complete": self.complete,
-        }
+        return {k: v for k, v in asdict(self).items() if k != "new_entries"}
 
 
 def shard_output_dir(path: str | os.PathLike[str]) -> Path:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +17,25 @@ DATA = Path(__file__).resolve().parent / "data"
 CORPUS = DATA / "corpus"
 EARLIER = DATA / "earlier-validator"
 EARLIER_FILTER_DIRS = [EARLIER / "validate_yamls", EARLIER / "generated_validate_yamls"]
+
+
+#: Variables of the developer's or CI's environment that would change what validate.py does.
+_LEAKY_ENV = ("GITHUB_STEP_SUMMARY", "GITHUB_OUTPUT", "VALIDATE_ALLOWED_HOSTS")
+
+
+def run_validate(
+    *args: str | Path, env: dict[str, str] | None = None, cwd: Path = ROOT
+) -> subprocess.CompletedProcess[str]:
+    """Run validate.py as a user would; the environment is ours plus ``env``, minus leaks."""
+    base = {k: v for k, v in os.environ.items() if k not in _LEAKY_ENV}
+    return subprocess.run(
+        [sys.executable, str(ROOT / "validate.py"), *map(str, args)],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**base, **(env or {})},
+        cwd=cwd,
+    )
 
 
 def write_file_list(path: Path, name: str, subdir: str, files: list[str], **index: str) -> Path:

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, run_validate
 
 CHANNEL = ROOT / "examples" / "channel"
 EXPECTED = ROOT / "examples" / "expected"
@@ -26,16 +26,7 @@ ARTIFACTS = sorted([*CHANNEL.glob("*/*.conda"), *CHANNEL.glob("*/*.tar.bz2")])
 
 def validate(*args: str | Path, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
     """Run validate.py from the repository root with a clean environment."""
-    env = {k: v for k, v in os.environ.items() if k not in ("GITHUB_STEP_SUMMARY",)}
-    env.pop("VALIDATE_ALLOWED_HOSTS", None)
-    return subprocess.run(
-        [sys.executable, str(ROOT / "validate.py"), *map(str, args)],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=cwd,
-        env=env,
-    )
+    return run_validate(*args, cwd=cwd)
 
 
 def test_the_example_channel_is_complete() -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.builders import Entry, build_package, package_entries, write_hostile
-from tests.conftest import ROOT
+from tests.conftest import ROOT, run_validate
 from tests.servers import LocalServer, Reply
 from tests.test_artifact import FAILING
 
@@ -21,16 +20,7 @@ def run(
     *args: str | Path, env: dict[str, str] | None = None, cwd: Path = ROOT
 ) -> subprocess.CompletedProcess[str]:
     """Run validate.py with ``args``; the environment has no allow-list unless given."""
-    base = {k: v for k, v in os.environ.items() if k not in ("VALIDATE_ALLOWED_HOSTS",)}
-    base.pop("GITHUB_STEP_SUMMARY", None)
-    return subprocess.run(
-        [sys.executable, str(ROOT / "validate.py"), *map(str, args)],
-        capture_output=True,
-        text=True,
-        check=False,
-        env={**base, **(env or {})},
-        cwd=cwd,
-    )
+    return run_validate(*args, env=env, cwd=cwd)
 
 
 def as_json(proc: subprocess.CompletedProcess[str]) -> Any:

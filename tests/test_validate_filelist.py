@@ -4,22 +4,15 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, write_file_list
+from tests.conftest import run_validate, write_file_list
 
 
 def run(*args: str | Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, str(ROOT / "validate.py"), *map(str, args)],
-        capture_output=True,
-        text=True,
-        check=False,
-        env=env,
-    )
+    return run_validate(*args, env=env)
 
 
 def test_clean_file_list_exits_0(tmp_path: Path) -> None:
@@ -93,12 +86,10 @@ def test_filters_replace_defaults(tmp_path: Path) -> None:
 
 def test_step_summary_is_appended(tmp_path: Path) -> None:
     """With GITHUB_STEP_SUMMARY set, the Markdown report is appended there."""
-    import os
-
     summary = tmp_path / "summary.md"
     summary.write_text("before\n")
     fl = write_file_list(tmp_path / "f.json", "foo", "linux-64", ["bin/openssl"])
-    proc = run("--file-list", fl, env={**os.environ, "GITHUB_STEP_SUMMARY": str(summary)})
+    proc = run("--file-list", fl, env={"GITHUB_STEP_SUMMARY": str(summary)})
     assert proc.returncode == 1
     text = summary.read_text()
     assert text.startswith("before\n") and "**AV201**" in text and "`bin/openssl`" in text

@@ -22,6 +22,7 @@ from artifact_validation.errors import EXIT_INVALID, EXIT_UNVALIDATED, EXIT_VALI
 from artifact_validation.filters import DEFAULT_FILTER_DIRS, load_filters
 from artifact_validation.github import run_url
 from artifact_validation.matcher import Matcher
+from artifact_validation.ownership import DEFAULT_OUTPUTS_URL, Registry, maintainer_teams
 from artifact_validation.progress import Progress
 from artifact_validation.scan_report import load_new_invalid, render_summary, report_new_invalid
 from artifact_validation.scan_state import (
@@ -34,7 +35,7 @@ from artifact_validation.scan_state import (
     filters_fingerprint,
 )
 from artifact_validation.scanner import ScanConfig, ScanProgress, run_merge, run_scan
-from cli_common import ROOT, github_from_env, run_main
+from cli_common import ROOT, github_from_env, retry_policy_from_env, run_main
 
 
 def _add_output_args(parser: argparse.ArgumentParser) -> None:
@@ -255,6 +256,10 @@ def cmd_mark_broken(argv: list[str]) -> int:
     filters = load_filters(args.filters or [ROOT / d for d in DEFAULT_FILTER_DIRS])
     owners = {f.name: sorted(f.allowed) for f in filters}
     plan = admin_requests.plan_requests(invalid, recorded)
+    registry = Registry(
+        os.environ.get("FEEDSTOCK_OUTPUTS_URL") or DEFAULT_OUTPUTS_URL,
+        retry=retry_policy_from_env(),
+    )
 
     def record(request: admin_requests.BrokenRequest, pull: dict[str, object]) -> None:
         for artifact in request.artifacts:
@@ -266,7 +271,7 @@ def cmd_mark_broken(argv: list[str]) -> int:
         None if args.dry_run else github_from_env(),
         args.repo,
         owners=owners,
-        team_for=lambda name: name,
+        team_for=lambda name: maintainer_teams(registry, name),
         record=record,
         max_prs=args.max_prs,
         dry_run=args.dry_run,

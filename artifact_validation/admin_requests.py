@@ -57,14 +57,15 @@ class BrokenRequest:
             sort_keys=False,
         )
 
-    def body(self, owners: Mapping[str, list[str]], team: str) -> str:
+    def body(self, owners: Mapping[str, list[str]], teams: list[str]) -> str:
         """The PR body: per artifact, the protected paths it ships and whose they are."""
         lines = [
             f"The artifact validation scan found that these artifacts of `{self.name}` ship "
             "files that belong to other packages (clobbering). Installing them overwrites "
             "those packages' files, so they should be marked broken.",
             "",
-            f"cc @conda-forge/{team}: please review; a fixed build should not ship these paths.",
+            f"cc {' '.join(f'@conda-forge/{t}' for t in teams)}: please review; a fixed build "
+            "should not ship these paths.",
             "",
         ]
         for artifact in self.artifacts:
@@ -160,7 +161,7 @@ def mark_broken(
     repo: str,
     *,
     owners: Mapping[str, list[str]],
-    team_for: Callable[[str], str],
+    team_for: Callable[[str], list[str]],
     record: Callable[[BrokenRequest, dict[str, Any]], None],
     max_prs: int,
     dry_run: bool,

@@ -91,3 +91,12 @@ def check_ownership(registry: Registry, name: str, feedstock: str) -> Finding | 
             f"not to {feedstock!r}; rename the output, or {how}"
         )
     return Finding(Code.AV701, (), detail)
+
+
+def maintainer_teams(registry: Registry, name: str) -> list[str]:
+    """The maintainer teams (``@conda-forge/<team>``) of ``name``'s feedstocks.
+
+    conda-forge names each feedstock's team after the feedstock; a name the
+    registry does not know falls back to the package name itself.
+    """
+    return sorted(registry.feedstocks(name) or [name])

@@ -32,6 +32,7 @@ def run(tmp_path: Path, api: FakeApi, *args: str) -> subprocess.CompletedProcess
         "GITHUB_API_URL": api.github_url,
         "GITHUB_TOKEN": "t0ken",
         "AV_RETRY_BACKOFF": "0",
+        "FEEDSTOCK_OUTPUTS_URL": api.registry_url,
     }
     return subprocess.run(
         [sys.executable, str(ROOT / "scan.py"), "mark-broken", *args,
@@ -68,6 +69,14 @@ def test_first_run_opens_prs_and_records_them(tmp_path, fake_api, invalid_file) 
     assert set(recorded) == {a for arts in INVALID.values() for a in arts}
     assert recorded["linux-64/foo-1.0-h0_0.conda"]["head_branch"] == foo.branch
     assert recorded["linux-64/foo-1.0-h0_0.conda"]["number"] == pull["number"]
+
+
+def test_pr_mentions_the_registered_feedstock_team(tmp_path, fake_api, invalid_file) -> None:
+    """The PR body mentions the team of the feedstock that the ownership registry names."""
+    fake_api.register_output("foo", ["foo-tools"])
+    assert run(tmp_path, fake_api, "--max-prs", "10").returncode == 0
+    pull = next(p for p in fake_api.github_repo(REPO).pulls if p["head"]["ref"].startswith("foo-"))
+    assert "@conda-forge/foo-tools" in pull["body"] and "@conda-forge/foo " not in pull["body"]
 
 
 def test_second_run_opens_nothing(tmp_path, fake_api, invalid_file) -> None:

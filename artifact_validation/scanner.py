@@ -24,7 +24,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +74,14 @@ class ScanProgress:
     elapsed: float
 
 
+def _counts(summary: Any) -> dict[str, Any]:
+    """A summary dataclass as its JSON contract: every field but the ``new_entries`` list.
+
+    ``fields`` rather than ``asdict``: asdict would deep-copy the (possibly long) list first.
+    """
+    return {f.name: getattr(summary, f.name) for f in fields(summary) if f.name != "new_entries"}
+
+
 @dataclass(frozen=True)
 class ScanSummary:
     """What a run did; ``to_json`` is the stable ``--json`` contract."""
@@ -89,7 +97,7 @@ class ScanSummary:
 
     def to_json(self) -> dict[str, Any]:
         """``{"scanned", "skipped_known", "invalid", "new_invalid", "errors", "complete"}``."""
-        return {k: v for k, v in asdict(self).items() if k != "new_entries"}
+        return _counts(self)
 
 
 def time_reserve(limit: float) -> float:
@@ -356,7 +364,7 @@ class MergeSummary:
 
     def to_json(self) -> dict[str, Any]:
         """``{"shards", "scanned", "invalid", "new_invalid", "errors", "complete"}``."""
-        return {k: v for k, v in asdict(self).items() if k != "new_entries"}
+        return _counts(self)
 
 
 def shard_output_dir(path: str | os.PathLike[str]) -> Path:

@@ -8,11 +8,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from artifact_validation.errors import EXIT_UNVALIDATED, UsageError, ValidationError
-from artifact_validation.retry import RetryPolicy
+from artifact_validation.core.errors import EXIT_UNVALIDATED, UsageError, ValidationError
+from artifact_validation.services.retry import RetryPolicy
 
 if TYPE_CHECKING:
-    from artifact_validation.github import GitHub
+    from artifact_validation.services.github import GitHub
 
 #: The repository root: default filter dirs and scan_data/ are found relative to it.
 ROOT = Path(__file__).resolve().parent
@@ -48,7 +48,7 @@ def retry_policy_from_env() -> RetryPolicy:
 def github_from_env() -> GitHub:
     """The GitHub client as Actions configures it: ``GITHUB_API_URL`` and a token."""
     # Imported here: ghapi adds ~0.15 s to every start, and validate.py ARTIFACT never needs it.
-    from artifact_validation.github import DEFAULT_API_URL, GitHub  # noqa: PLC0415
+    from artifact_validation.services.github import DEFAULT_API_URL, GitHub  # noqa: PLC0415
 
     token = os.environ.get("GITHUB_TOKEN") or os.environ.get("GH_TOKEN") or ""
     api_url = os.environ.get("GITHUB_API_URL") or DEFAULT_API_URL

@@ -13,8 +13,8 @@ import argparse
 import os
 import sys
 
-from artifact_validation.errors import EXIT_VALID, UsageError
-from artifact_validation.github import notify_failure, run_url
+from artifact_validation.core.errors import EXIT_VALID, UsageError
+from artifact_validation.services.github import notify_failure, run_url
 from cli_common import github_from_env, run_main
 
 

@@ -14,18 +14,18 @@ import os
 import sys
 from pathlib import Path
 
-from artifact_validation import admin_requests
-from artifact_validation.actions import append_step_summary
-from artifact_validation.atomicfile import write_atomic
-from artifact_validation.channel import DEFAULT_SUBDIRS, Channel, check_subdir
-from artifact_validation.errors import EXIT_INVALID, EXIT_UNVALIDATED, EXIT_VALID, UsageError
-from artifact_validation.filters import DEFAULT_FILTER_DIRS, load_filters
-from artifact_validation.github import run_url
-from artifact_validation.matcher import Matcher
-from artifact_validation.ownership import DEFAULT_OUTPUTS_URL, Registry, maintainer_teams
-from artifact_validation.progress import Progress
-from artifact_validation.scan_report import load_new_invalid, render_summary, report_new_invalid
-from artifact_validation.scan_state import (
+from artifact_validation.scan import mark_broken as admin_requests
+from artifact_validation.core.actions import append_step_summary
+from artifact_validation.core.fileio import write_atomic
+from artifact_validation.channel.channel import DEFAULT_SUBDIRS, Channel, check_subdir
+from artifact_validation.core.errors import EXIT_INVALID, EXIT_UNVALIDATED, EXIT_VALID, UsageError
+from artifact_validation.filters.files import DEFAULT_FILTER_DIRS, load_filters
+from artifact_validation.services.github import run_url
+from artifact_validation.filters.matcher import Matcher
+from artifact_validation.services.ownership import DEFAULT_OUTPUTS_URL, Registry, maintainer_teams
+from artifact_validation.core.progress import Progress
+from artifact_validation.scan.report import load_new_invalid, render_summary, report_new_invalid
+from artifact_validation.scan.state import (
     ERRORS_NAME,
     OUTPUT_NAME,
     STATE_NAME,
@@ -34,7 +34,7 @@ from artifact_validation.scan_state import (
     Shard,
     filters_fingerprint,
 )
-from artifact_validation.scanner import ScanConfig, ScanProgress, run_merge, run_scan
+from artifact_validation.scan.scanner import ScanConfig, ScanProgress, run_merge, run_scan
 from cli_common import ROOT, github_from_env, retry_policy_from_env, run_main
 
 

@@ -11,12 +11,12 @@ import os
 import sys
 from pathlib import Path
 
-from artifact_validation.actions import append_step_summary
-from artifact_validation.atomicfile import write_atomic
-from artifact_validation.channel import DEFAULT_SUBDIRS, Channel, ChannelFileLists, check_subdir
-from artifact_validation.errors import EXIT_INVALID, EXIT_VALID
-from artifact_validation.filters import GENERATOR_CONFIG_NAME, load_filters
-from artifact_validation.generation import (
+from artifact_validation.core.actions import append_step_summary
+from artifact_validation.core.fileio import write_atomic
+from artifact_validation.channel.channel import DEFAULT_SUBDIRS, Channel, ChannelFileLists, check_subdir
+from artifact_validation.core.errors import EXIT_INVALID, EXIT_VALID
+from artifact_validation.filters.files import GENERATOR_CONFIG_NAME, load_filters
+from artifact_validation.filters.generation import (
     MIN_SHARE,
     CombinedSource,
     DirectorySource,

@@ -12,25 +12,25 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from artifact_validation.actions import append_step_summary
-from artifact_validation.artifact import Limits, check_source, parse_size, validate_artifact
-from artifact_validation.download import (
+from artifact_validation.core.actions import append_step_summary
+from artifact_validation.archive.artifact import Limits, check_source, parse_size, validate_artifact
+from artifact_validation.services.download import (
     ENV_ALLOWED_HOSTS,
     Fetcher,
     allowed_hosts,
     download_policy,
 )
-from artifact_validation.errors import (
+from artifact_validation.core.errors import (
     EXIT_INVALID,
     EXIT_VALID,
     UsageError,
     ValidationError,
 )
-from artifact_validation.filelist import load_file_list
-from artifact_validation.filters import DEFAULT_FILTER_DIRS, load_filters
-from artifact_validation.matcher import Matcher
-from artifact_validation.report import render_markdown, render_text
-from artifact_validation.verdict import Verdict, verdict_for_file_list
+from artifact_validation.core.filelist import load_file_list
+from artifact_validation.filters.files import DEFAULT_FILTER_DIRS, load_filters
+from artifact_validation.filters.matcher import Matcher
+from artifact_validation.archive.report import render_markdown, render_text
+from artifact_validation.archive.verdict import Verdict, verdict_for_file_list
 from cli_common import ROOT, retry_policy_from_env, run_main
 
 #: Limit flags: (flag, Limits field, parser, help).
@@ -138,7 +138,7 @@ def emit(verdicts: list[Verdict], as_json: bool, failure: int = EXIT_VALID) -> i
 def event_mode(args: argparse.Namespace) -> int:
     """``--event``: the worker of the validate-artifact workflow (README "The event")."""
     # Imported here: the worker pulls in ghapi (~0.15 s at start); ARTIFACT mode never needs it.
-    from artifact_validation.worker import Options, run_event_file  # noqa: PLC0415
+    from artifact_validation.worker.worker import Options, run_event_file  # noqa: PLC0415
 
     options = Options(
         copy=args.copy,

@@ -35,16 +35,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from artifact_validation.channel import Channel  # noqa: E402
-from artifact_validation.filters import DEFAULT_FILTER_DIRS, load_filters  # noqa: E402
-from artifact_validation.matcher import Matcher  # noqa: E402
-from artifact_validation.progress import Progress  # noqa: E402
-from artifact_validation.scan_state import (  # noqa: E402
+from artifact_validation.channel.channel import Channel  # noqa: E402
+from artifact_validation.filters.files import DEFAULT_FILTER_DIRS, load_filters  # noqa: E402
+from artifact_validation.filters.matcher import Matcher  # noqa: E402
+from artifact_validation.core.progress import Progress  # noqa: E402
+from artifact_validation.scan.state import (  # noqa: E402
     FileListCache,
     OutputPaths,
     filters_fingerprint,
 )
-from artifact_validation.scanner import ScanConfig, run_scan  # noqa: E402
+from artifact_validation.scan.scanner import ScanConfig, run_scan  # noqa: E402
 
 CORPUS = ROOT / "tests" / "data" / "corpus" / "file-lists"
 REQUIRED_RATE = 2_000

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from artifact_validation.anaconda import Anaconda, Dist, publish
-from artifact_validation.errors import HttpStatusError
-from artifact_validation.findings import Code
-from artifact_validation.retry import RetryPolicy
+from artifact_validation.services.anaconda import Anaconda, Dist, publish
+from artifact_validation.core.errors import HttpStatusError
+from artifact_validation.core.findings import Code
+from artifact_validation.services.retry import RetryPolicy
 from tests.fake_api import FakeApi
 
 DIST = Dist("foo", "1.0", "linux-64/foo-1.0-0.conda")

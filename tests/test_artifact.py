@@ -1,4 +1,4 @@
-"""Tests of ``artifact_validation.artifact``: each check's failing and passing cases, limits."""
+"""Tests of ``artifact_validation.archive.artifact``: each check's failing and passing cases, limits."""
 
 from __future__ import annotations
 
@@ -15,17 +15,17 @@ from typing import Any
 
 import pytest
 
-from artifact_validation.artifact import (
+from artifact_validation.archive.artifact import (
     Limits,
     parse_size,
     read_archive,
     validate_artifact,
 )
-from artifact_validation.errors import LimitError, UsageError
-from artifact_validation.filters import load_filters
-from artifact_validation.findings import Code
-from artifact_validation.matcher import Matcher
-from artifact_validation.verdict import Verdict
+from artifact_validation.core.errors import LimitError, UsageError
+from artifact_validation.filters.files import load_filters
+from artifact_validation.core.findings import Code
+from artifact_validation.filters.matcher import Matcher
+from artifact_validation.archive.verdict import Verdict
 from tests.builders import (
     FORMATS,
     Entry,

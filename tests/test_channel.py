@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from artifact_validation.channel import (
+from artifact_validation.channel.channel import (
     Artifact,
     Channel,
     ChannelFileLists,
@@ -19,7 +19,7 @@ from artifact_validation.channel import (
     make_session,
     split_filename,
 )
-from artifact_validation.errors import (
+from artifact_validation.core.errors import (
     ArtifactReadError,
     FetchError,
     FileListError,

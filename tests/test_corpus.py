@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from artifact_validation.filelist import load_file_list
-from artifact_validation.filters import DEFAULT_FILTER_DIRS, load_filters
-from artifact_validation.matcher import Matcher
+from artifact_validation.core.filelist import load_file_list
+from artifact_validation.filters.files import DEFAULT_FILTER_DIRS, load_filters
+from artifact_validation.filters.matcher import Matcher
 from tests.conftest import CORPUS, EARLIER_FILTER_DIRS, ROOT
 
 LABELS = yaml.safe_load((CORPUS / "labels.yaml").read_text())

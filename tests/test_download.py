@@ -1,4 +1,4 @@
-"""Tests of ``artifact_validation.download`` against a real HTTP server on 127.0.0.1."""
+"""Tests of ``artifact_validation.services.download`` against a real HTTP server on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -9,16 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from artifact_validation.artifact import validate_artifact
-from artifact_validation.download import (
+from artifact_validation.archive.artifact import validate_artifact
+from artifact_validation.services.download import (
     DEFAULT_ALLOWED_HOSTS,
     Fetcher,
     allowed_hosts,
     is_loopback_host,
     is_url,
 )
-from artifact_validation.errors import FetchError, LimitError, UsageError
-from artifact_validation.retry import RetryPolicy
+from artifact_validation.core.errors import FetchError, LimitError, UsageError
+from artifact_validation.services.retry import RetryPolicy
 from tests.builders import build_package
 from tests.servers import LocalServer, Reply
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from artifact_validation.errors import EXIT_USAGE, PayloadError
-from artifact_validation.event import load_event, parse_event, parse_payload
+from artifact_validation.core.errors import EXIT_USAGE, PayloadError
+from artifact_validation.worker.event import load_event, parse_event, parse_payload
 
 HOSTS = ["127.0.0.1", "conda.anaconda.org"]
 URL = "https://conda.anaconda.org/cf-staging/linux-64/foo-1.0-h123_0.conda"

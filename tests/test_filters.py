@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from artifact_validation.errors import FilterError
-from artifact_validation.filters import dump_filter, load_filter_file, load_filters
+from artifact_validation.core.errors import FilterError
+from artifact_validation.filters.files import dump_filter, load_filter_file, load_filters
 from tests.conftest import EARLIER_FILTER_DIRS, ROOT
 
 

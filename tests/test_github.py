@@ -6,9 +6,9 @@ import base64
 
 import pytest
 
-from artifact_validation.errors import EXIT_UNVALIDATED, ApiError, HttpStatusError, UsageError
-from artifact_validation.github import GitHub, notify_failure, run_url
-from artifact_validation.retry import RetryPolicy
+from artifact_validation.core.errors import EXIT_UNVALIDATED, ApiError, HttpStatusError, UsageError
+from artifact_validation.services.github import GitHub, notify_failure, run_url
+from artifact_validation.services.retry import RetryPolicy
 from tests.fake_api import FakeApi
 
 REPO = "conda-forge/foo-feedstock"

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from artifact_validation.errors import UsageError
-from artifact_validation.gitpush import PushError, commit_and_push
+from artifact_validation.core.errors import UsageError
+from artifact_validation.services.gitpush import PushError, commit_and_push
 from tests.conftest import ROOT
 
 GIT_ENV_DROP = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE")

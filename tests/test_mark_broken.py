@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from artifact_validation.admin_requests import BrokenRequest, load_invalid, plan_requests
-from artifact_validation.errors import UsageError
+from artifact_validation.scan.mark_broken import BrokenRequest, load_invalid, plan_requests
+from artifact_validation.core.errors import UsageError
 from tests.conftest import ROOT
 from tests.fake_api import FakeApi
 

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from artifact_validation.filters import Filter
-from artifact_validation.matcher import Matcher, Violation, glob_to_regex
+from artifact_validation.filters.files import Filter
+from artifact_validation.filters.matcher import Matcher, Violation, glob_to_regex
 
 
 def flags(glob: str, path: str, subdir: str = "linux-64", **kw: tuple[str, ...]) -> bool:
@@ -133,7 +133,7 @@ def test_trie_agrees_with_reference_regex(globs: list[str], paths: list[str], fo
 
 def test_cache_reset_keeps_verdicts(monkeypatch: pytest.MonkeyPatch) -> None:
     """With a tiny cache limit the trie forgets states mid-check and still agrees with regexes."""
-    import artifact_validation.matcher as matcher_module
+    import artifact_validation.filters.matcher as matcher_module
 
     monkeypatch.setattr(matcher_module, "_MEMO_LIMIT", 2)
     globs = ("include/openssl", "lib/python*/site-packages/yaml", "**/*.pem", "bin/[!x]*")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from artifact_validation.errors import ApiError, HttpStatusError
-from artifact_validation.findings import Code
-from artifact_validation.ownership import Registry, check_ownership, output_path
-from artifact_validation.retry import RetryPolicy
+from artifact_validation.core.errors import ApiError, HttpStatusError
+from artifact_validation.core.findings import Code
+from artifact_validation.services.ownership import Registry, check_ownership, output_path
+from artifact_validation.services.retry import RetryPolicy
 from tests.fake_api import FakeApi
 
 

@@ -16,13 +16,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from artifact_validation.channel import Channel
-from artifact_validation.errors import UsageError
-from artifact_validation.filters import load_filters
-from artifact_validation.matcher import Matcher
-from artifact_validation.progress import Progress
-from artifact_validation.scan_report import NEW_INVALID_TITLE, render_new_invalid
-from artifact_validation.scan_state import (
+from artifact_validation.channel.channel import Channel
+from artifact_validation.core.errors import UsageError
+from artifact_validation.filters.files import load_filters
+from artifact_validation.filters.matcher import Matcher
+from artifact_validation.core.progress import Progress
+from artifact_validation.scan.report import NEW_INVALID_TITLE, render_new_invalid
+from artifact_validation.scan.state import (
     FileListCache,
     OutputPaths,
     Shard,
@@ -30,7 +30,7 @@ from artifact_validation.scan_state import (
     load_state,
     shard_of,
 )
-from artifact_validation.scanner import ScanConfig, run_scan
+from artifact_validation.scan.scanner import ScanConfig, run_scan
 from tests.builders import Entry, build_package, metadata_entries, write_conda
 from tests.channels import build_standard_channel, write_repodata
 from tests.conftest import ROOT

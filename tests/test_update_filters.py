@@ -14,9 +14,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import update_filters
-from artifact_validation.filelist import FileList
-from artifact_validation.filters import DEFAULT_FILTER_DIRS, Filter, load_filters
-from artifact_validation.generation import (
+from artifact_validation.core.filelist import FileList
+from artifact_validation.filters.files import DEFAULT_FILTER_DIRS, Filter, load_filters
+from artifact_validation.filters.generation import (
     DirectorySource,
     PythonPackage,
     generalize,
@@ -27,7 +27,7 @@ from artifact_validation.generation import (
     protects_shared_directory,
     python_globs,
 )
-from artifact_validation.matcher import Matcher
+from artifact_validation.filters.matcher import Matcher
 from tests.builders import build_package
 from tests.channels import write_repodata
 from tests.conftest import CORPUS, EARLIER, ROOT

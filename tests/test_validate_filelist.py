@@ -97,8 +97,8 @@ def test_step_summary_is_appended(tmp_path: Path) -> None:
 
 def test_markdown_report_neutralizes_hostile_names() -> None:
     """Names from an artifact reach Markdown inert: no mention, link, heading or line break."""
-    from artifact_validation.report import render_markdown
-    from artifact_validation.verdict import Verdict
+    from artifact_validation.archive.report import render_markdown
+    from artifact_validation.archive.verdict import Verdict
 
     verdict = Verdict(name="x @org/team [click](http://evil)\n# Heading", source="a`b")
     text = render_markdown(verdict)

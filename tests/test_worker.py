@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from artifact_validation.errors import UsageError
-from artifact_validation.event import ArtifactEvent
-from artifact_validation.findings import Code, Finding
-from artifact_validation.verdict import Verdict
-from artifact_validation.worker import ISSUE_TITLE, Options, Outcome, settings_from_env
+from artifact_validation.core.errors import UsageError
+from artifact_validation.worker.event import ArtifactEvent
+from artifact_validation.core.findings import Code, Finding
+from artifact_validation.archive.verdict import Verdict
+from artifact_validation.worker.worker import ISSUE_TITLE, Options, Outcome, settings_from_env
 
 ENV = {"GITHUB_TOKEN": "t", "STAGING_BINSTAR_TOKEN": "s", "PROD_BINSTAR_TOKEN": "p"}
 EVENT = ArtifactEvent(

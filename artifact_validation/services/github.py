@@ -35,8 +35,8 @@ import httpx2
 from fasttransport.errors import APIError as GhApiStatusError
 from ghapi.all import GhApi
 
-from .errors import HttpStatusError, UsageError
-from .retry import AttemptFailed, RetryPolicy, with_retries
+from artifact_validation.core.errors import HttpStatusError, UsageError
+from artifact_validation.services.retry import AttemptFailed, RetryPolicy, with_retries
 
 #: GitHub's public API base, the default of ``GITHUB_API_URL``.
 DEFAULT_API_URL = "https://api.github.com"

@@ -29,7 +29,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import UsageError, ValidationError
+from artifact_validation.core.errors import UsageError, ValidationError
 
 #: Pushes tried before giving up when the branch keeps moving.
 DEFAULT_ATTEMPTS = 5

@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .errors import ApiError, HttpStatusError
+from artifact_validation.core.errors import ApiError, HttpStatusError
 
 if TYPE_CHECKING:
     import requests

@@ -10,8 +10,8 @@ from typing import Any, Protocol
 
 import yaml
 
-from .atomicfile import write_atomic
-from .errors import UsageError
+from artifact_validation.core.fileio import write_atomic
+from artifact_validation.core.errors import UsageError
 
 #: scan_data/invalid_packages.yaml: {name: {"<subdir>/<file>": {filter: [paths]}}}.
 Invalid = Mapping[str, Mapping[str, Mapping[str, list[str]]]]

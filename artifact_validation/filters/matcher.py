@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .filters import Filter
+from artifact_validation.filters.files import Filter
 
 #: Subdirs whose file systems compare names case-insensitively (Windows, default macOS).
 CASE_INSENSITIVE_PREFIXES = ("win-", "osx-")

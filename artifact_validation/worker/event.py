@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from .download import Fetcher
-from .errors import PayloadError, UsageError
+from artifact_validation.services.download import Fetcher
+from artifact_validation.core.errors import PayloadError, UsageError
 
 #: The repository_dispatch event type this service answers to (README "The event").
 EVENT_TYPE = "validate-artifact"

@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from .errors import FilterError
+from artifact_validation.core.errors import FilterError
 
 #: The Python-package generator config lives beside the generated filters but is not a filter.
 GENERATOR_CONFIG_NAME = "python_packages.yaml"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from .findings import ADVICE, Code, Finding
-from .verdict import Verdict
+from artifact_validation.core.findings import ADVICE, Code, Finding
+from artifact_validation.archive.verdict import Verdict
 
 #: How many offending paths a report lists per finding before summarizing the rest.
 MAX_PATHS_SHOWN = 20

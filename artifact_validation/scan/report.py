@@ -8,9 +8,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from .artifact import display_path
-from .errors import UsageError
-from .github import GitHub
+from artifact_validation.archive.artifact import display_path
+from artifact_validation.core.errors import UsageError
+from artifact_validation.services.github import GitHub
 
 #: The one issue the scan keeps on this repository; each run with new findings comments on it.
 NEW_INVALID_TITLE = "[bot] scan: new invalid artifacts"

@@ -34,11 +34,11 @@ from typing import Any
 
 import yaml
 
-from .atomicfile import write_atomic
-from .channel import split_filename
-from .errors import UsageError
-from .filters import Filter
-from .matcher import Violation
+from artifact_validation.core.fileio import write_atomic
+from artifact_validation.channel.channel import split_filename
+from artifact_validation.core.errors import UsageError
+from artifact_validation.filters.files import Filter
+from artifact_validation.filters.matcher import Violation
 
 #: Version of the state file layout; a state of another format is refused, not guessed at.
 STATE_FORMAT = 1

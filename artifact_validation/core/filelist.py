@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import FileListError
+from artifact_validation.core.errors import FileListError
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,9 @@ from urllib.parse import quote
 
 import requests
 
-from .errors import ApiError, HttpStatusError
-from .findings import Code, Finding
-from .retry import RetryPolicy, send
+from artifact_validation.core.errors import ApiError, HttpStatusError
+from artifact_validation.core.findings import Code, Finding
+from artifact_validation.services.retry import RetryPolicy, send
 
 #: The public API, the default of ``ANACONDA_API_URL``.
 DEFAULT_API_URL = "https://api.anaconda.org"

@@ -28,11 +28,11 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from .channel import DEFAULT_SUBDIRS, Artifact, Cancelled, Channel
-from .errors import UsageError, ValidationError
-from .filelist import FileList
-from .matcher import Matcher
-from .scan_state import (
+from artifact_validation.channel.channel import DEFAULT_SUBDIRS, Artifact, Cancelled, Channel
+from artifact_validation.core.errors import UsageError, ValidationError
+from artifact_validation.core.filelist import FileList
+from artifact_validation.filters.matcher import Matcher
+from artifact_validation.scan.state import (
     MAX_CACHE_SEGMENTS,
     STATE_NAME,
     FileListCache,

@@ -18,13 +18,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .actions import append_step_summary, set_outputs
-from .anaconda import DEFAULT_API_URL as DEFAULT_ANACONDA_URL
-from .anaconda import Anaconda, Dist, Publication, publish
-from .artifact import validate_artifact
-from .atomicfile import write_atomic
-from .download import ENV_ALLOWED_HOSTS, Fetcher, allowed_hosts
-from .errors import (
+from artifact_validation.core.actions import append_step_summary, set_outputs
+from artifact_validation.services.anaconda import DEFAULT_API_URL as DEFAULT_ANACONDA_URL
+from artifact_validation.services.anaconda import Anaconda, Dist, Publication, publish
+from artifact_validation.archive.artifact import validate_artifact
+from artifact_validation.core.fileio import write_atomic
+from artifact_validation.services.download import ENV_ALLOWED_HOSTS, Fetcher, allowed_hosts
+from artifact_validation.core.errors import (
     EXIT_INVALID,
     EXIT_UNVALIDATED,
     EXIT_VALID,
@@ -32,15 +32,15 @@ from .errors import (
     UsageError,
     ValidationError,
 )
-from .event import ArtifactEvent, load_event
-from .filters import load_filters
-from .github import DEFAULT_API_URL as DEFAULT_GITHUB_URL
-from .github import GitHub, run_url
-from .matcher import Matcher
-from .ownership import DEFAULT_OUTPUTS_URL, Registry, check_ownership
-from .report import render_markdown, render_text
-from .retry import RetryPolicy
-from .verdict import Verdict
+from artifact_validation.worker.event import ArtifactEvent, load_event
+from artifact_validation.filters.files import load_filters
+from artifact_validation.services.github import DEFAULT_API_URL as DEFAULT_GITHUB_URL
+from artifact_validation.services.github import GitHub, run_url
+from artifact_validation.filters.matcher import Matcher
+from artifact_validation.services.ownership import DEFAULT_OUTPUTS_URL, Registry, check_ownership
+from artifact_validation.archive.report import render_markdown, render_text
+from artifact_validation.services.retry import RetryPolicy
+from artifact_validation.archive.verdict import Verdict
 
 #: Issue title on the feedstock, one per commit however often the job re-runs (issue 5 §2.3).
 ISSUE_TITLE = "[warning] artifact validation failed for commit {short_sha}"

@@ -33,12 +33,12 @@ from typing import Any, BinaryIO, NamedTuple
 
 from conda_package_streaming.package_streaming import TarfileNoSameOwner, tar_generator
 
-from .archive import PARSE_ERRORS, zstd
-from .download import Fetcher, is_url
-from .errors import LimitError, UsageError, ValidationError
-from .findings import Code, Finding
-from .matcher import Matcher, Violation, is_case_insensitive
-from .verdict import Verdict
+from artifact_validation.archive.formats import PARSE_ERRORS, zstd
+from artifact_validation.services.download import Fetcher, is_url
+from artifact_validation.core.errors import LimitError, UsageError, ValidationError
+from artifact_validation.core.findings import Code, Finding
+from artifact_validation.filters.matcher import Matcher, Violation, is_case_insensitive
+from artifact_validation.archive.verdict import Verdict
 
 KiB, MiB, GiB = 1 << 10, 1 << 20, 1 << 30
 

@@ -17,11 +17,11 @@ from typing import Any, Protocol
 
 import yaml
 
-from .atomicfile import write_if_changed
-from .channel import name_of_stem
-from .errors import FilterError, UsageError
-from .filelist import FileList, load_file_list
-from .filters import (
+from artifact_validation.core.fileio import write_if_changed
+from artifact_validation.channel.channel import name_of_stem
+from artifact_validation.core.errors import FilterError, UsageError
+from artifact_validation.core.filelist import FileList, load_file_list
+from artifact_validation.filters.files import (
     YAML_LOADER,
     Filter,
     check_keys,
@@ -30,7 +30,7 @@ from .filters import (
     load_filters,
     valid_filter_name,
 )
-from .matcher import component_regex, glob_to_regex
+from artifact_validation.filters.matcher import component_regex, glob_to_regex
 
 #: Suffix of filters made from a hand-written filter's ``generate_from_artifacts``.
 GENERATED_SUFFIX = ".generated"

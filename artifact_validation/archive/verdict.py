@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .filelist import FileList
-from .findings import Code, Finding
-from .matcher import Matcher, Violation
+from artifact_validation.core.filelist import FileList
+from artifact_validation.core.findings import Code, Finding
+from artifact_validation.filters.matcher import Matcher, Violation
 
 
 @dataclass

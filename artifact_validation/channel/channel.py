@@ -50,10 +50,10 @@ from conda_package_streaming.lazy_wheel import HTTPRangeRequestUnsupported, Lazy
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from . import __version__
-from .archive import PARSE_ERRORS
-from .download import is_loopback_host
-from .errors import (
+from artifact_validation import __version__
+from artifact_validation.archive.formats import PARSE_ERRORS
+from artifact_validation.services.download import is_loopback_host
+from artifact_validation.core.errors import (
     ArtifactReadError,
     FetchError,
     FileListError,
@@ -61,7 +61,7 @@ from .errors import (
     UsageError,
     ValidationError,
 )
-from .filelist import FileList, load_file_list
+from artifact_validation.core.filelist import FileList, load_file_list
 
 KiB, MiB, GiB = 1 << 10, 1 << 20, 1 << 30
 

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, BinaryIO
 from urllib.parse import unquote, urljoin, urlsplit
 
-from .errors import FetchError, LimitError, UsageError
-from .retry import AttemptFailed, RetryPolicy, with_retries
+from artifact_validation.core.errors import FetchError, LimitError, UsageError
+from artifact_validation.services.retry import AttemptFailed, RetryPolicy, with_retries
 
 if TYPE_CHECKING:
     import requests

@@ -1,14 +1,24 @@
-"""What the three entry points share: turning errors into exit codes, never into 0."""
+"""What the entry points share: argument types, defaults, and turning errors into exit codes.
+
+Every root script is ``main(argv) -> int`` around ``run_main``: our errors
+become their exit code and a message, anything unexpected exit 3, never 0.
+Under GitHub Actions the failure is also one ``::error::`` annotation, and
+the tokens the workflows pass are masked first.
+"""
 
 from __future__ import annotations
 
+import argparse
+import math
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from artifact_validation.core.actions import error_command, mask_commands
 from artifact_validation.core.errors import EXIT_UNVALIDATED, UsageError, ValidationError
+from artifact_validation.filters.files import DEFAULT_FILTER_DIRS
 from artifact_validation.services.retry import RetryPolicy
 
 if TYPE_CHECKING:
@@ -18,19 +28,26 @@ if TYPE_CHECKING:
 ROOT = Path(__file__).resolve().parent
 
 
+def _fail(message: str, code: int) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    if os.environ.get("GITHUB_ACTIONS") == "true":
+        print(error_command(message), file=sys.stderr)
+    return code
+
+
 def run_main(body: Callable[[], int]) -> int:
     """Run an entry point body; our errors become their exit code, anything else exit 3."""
+    if os.environ.get("GITHUB_ACTIONS") == "true":
+        for line in mask_commands(os.environ):
+            print(line, file=sys.stderr)
     try:
         return body()
     except ValidationError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return exc.exit_code
+        return _fail(str(exc), exc.exit_code)
     except KeyboardInterrupt:
-        print("error: interrupted; nothing was validated", file=sys.stderr)
-        return EXIT_UNVALIDATED
+        return _fail("interrupted; nothing was validated", EXIT_UNVALIDATED)
     except Exception as exc:  # fail closed: an unexpected failure is never a pass
-        print(f"error: unexpected failure, nothing was validated: {exc!r}", file=sys.stderr)
-        return EXIT_UNVALIDATED
+        return _fail(f"unexpected failure, nothing was validated: {exc!r}", EXIT_UNVALIDATED)
 
 
 def retry_policy_from_env() -> RetryPolicy:
@@ -47,9 +64,50 @@ def retry_policy_from_env() -> RetryPolicy:
 
 def github_from_env() -> GitHub:
     """The GitHub client as Actions configures it: ``GITHUB_API_URL`` and a token."""
-    # Imported here: ghapi adds ~0.15 s to every start, and validate.py ARTIFACT never needs it.
-    from artifact_validation.services.github import DEFAULT_API_URL, GitHub  # noqa: PLC0415
+    # Imported here: ghapi adds ~0.15 s to every start, and validate.py never needs it.
+    from artifact_validation.services.github import RunContext  # noqa: PLC0415
 
-    token = os.environ.get("GITHUB_TOKEN") or os.environ.get("GH_TOKEN") or ""
-    api_url = os.environ.get("GITHUB_API_URL") or DEFAULT_API_URL
-    return GitHub(api_url, token, retry=retry_policy_from_env())
+    return RunContext.from_env(os.environ).client(retry=retry_policy_from_env())
+
+
+def filter_dirs(given: Sequence[str | Path] | None) -> list[Path]:
+    """The filter directories given with ``--filters``, else the repository's defaults."""
+    return [Path(d) for d in given] if given else [ROOT / d for d in DEFAULT_FILTER_DIRS]
+
+
+def add_filters_arg(parser: argparse.ArgumentParser) -> None:
+    """``--filters DIR`` (repeatable), the one spelling every CLI uses."""
+    parser.add_argument(
+        "--filters",
+        action="append",
+        metavar="DIR",
+        type=Path,
+        help="filter directory; repeatable; replaces the defaults "
+        f"({', '.join(DEFAULT_FILTER_DIRS)})",
+    )
+
+
+def number(
+    kind: Callable[[str], float],
+    *,
+    minimum: float = 0.0,
+    inclusive: bool = True,
+    maximum: float = math.inf,
+) -> Callable[[str], float]:
+    """An argparse type: ``kind(text)``, finite, within ``[minimum, maximum]`` (or above it)."""
+
+    def convert(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from exc
+        low_ok = value >= minimum if inclusive else value > minimum
+        if not math.isfinite(value) or not low_ok or value > maximum:
+            bound = f">= {minimum:g}" if inclusive else f"> {minimum:g}"
+            upper = f" and <= {maximum:g}" if math.isfinite(maximum) else ""
+            raise argparse.ArgumentTypeError(
+                f"must be a finite number {bound}{upper}, not {text!r}"
+            )
+        return value
+
+    return convert

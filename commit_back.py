@@ -12,8 +12,8 @@ import json
 import sys
 from pathlib import Path
 
-from artifact_validation.core.errors import EXIT_VALID
-from artifact_validation.services.gitpush import DEFAULT_ATTEMPTS, commit_and_push
+from artifact_validation.core import EXIT_VALID
+from artifact_validation.services import DEFAULT_ATTEMPTS, commit_and_push
 from cli_common import run_main
 
 

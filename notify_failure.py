@@ -13,8 +13,8 @@ import argparse
 import os
 import sys
 
-from artifact_validation.core.errors import EXIT_VALID, UsageError
-from artifact_validation.services.github import notify_failure, run_url
+from artifact_validation.core import EXIT_VALID, UsageError
+from artifact_validation.services import RunContext, notify_failure
 from cli_common import github_from_env, run_main
 
 
@@ -31,21 +31,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
 
     def body() -> int:
-        env = os.environ
-        repository = env.get("GITHUB_REPOSITORY", "")
-        run_id = env.get("GITHUB_RUN_ID", "")
-        if not (
-            repository and run_id.isdigit() and (env.get("GITHUB_TOKEN") or env.get("GH_TOKEN"))
-        ):
+        run = RunContext.from_env(os.environ)
+        if not (run.run_link and run.token):
             raise UsageError(
                 "$GITHUB_REPOSITORY, $GITHUB_RUN_ID and $GITHUB_TOKEN (or $GH_TOKEN) must be set"
             )
-        server = env.get("GITHUB_SERVER_URL") or "https://github.com"
-        gh = github_from_env()
-        link = run_url(server, repository, run_id)
-        number, created = notify_failure(gh, args.repo or repository, args.workflow, link)
+        repo = args.repo or run.repository
+        number, created = notify_failure(github_from_env(), repo, args.workflow, run.run_link)
         verb = "opened" if created else "commented on"
-        print(f"{verb} issue #{number} on {args.repo or repository}", file=sys.stderr)
+        print(f"{verb} issue #{number} on {repo}", file=sys.stderr)
         return EXIT_VALID
 
     return run_main(body)

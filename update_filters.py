@@ -11,39 +11,37 @@ import os
 import sys
 from pathlib import Path
 
+from artifact_validation.channel.channel import Channel
+from artifact_validation.channel.sources import ChannelFileLists
 from artifact_validation.core.actions import append_step_summary
-from artifact_validation.core.fileio import write_atomic
-from artifact_validation.channel.channel import DEFAULT_SUBDIRS, Channel, ChannelFileLists, check_subdir
+from artifact_validation.core.conda import DEFAULT_SUBDIRS, check_subdir
 from artifact_validation.core.errors import EXIT_INVALID, EXIT_VALID
+from artifact_validation.core.fileio import write_atomic
 from artifact_validation.filters.files import GENERATOR_CONFIG_NAME, load_filters
-from artifact_validation.filters.generation import (
-    MIN_SHARE,
+from artifact_validation.filters.generate.config import load_imported, load_python_config
+from artifact_validation.filters.generate.engine import generate
+from artifact_validation.filters.generate.output import render_summary, write_generated
+from artifact_validation.filters.generate.rules import MIN_SHARE
+from artifact_validation.filters.generate.sources import (
     CombinedSource,
     DirectorySource,
     FileListSource,
-    generate,
-    load_imported,
-    load_python_config,
     owner_names,
-    render_summary,
-    write_generated,
 )
-from cli_common import ROOT, run_main
-
-
-def share(text: str) -> float:
-    """argparse type: a share in (0, 1]."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0 < value <= 1:
-        raise argparse.ArgumentTypeError(f"{text} is not in (0, 1]")
-    return value
+from cli_common import ROOT, number, run_main
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not (args.file_lists or args.channel or args.imports):
+        parser.error("give at least one source: --file-lists DIR, --channel URL or --import DIR")
+    return args
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (``docs`` checks its examples against it)."""
+    parser = argparse.ArgumentParser(prog="update_filters.py", description=__doc__.splitlines()[0])
     src = parser.add_argument_group("sources (at least one)")
     src.add_argument(
         "--file-lists",
@@ -98,7 +96,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--min-share",
-        type=share,
+        type=number(float, inclusive=False, maximum=1.0),
         default=MIN_SHARE,
         help="keep a path shipped by at least this share of an owner's artifacts of one "
         f"subdir (default {MIN_SHARE})",
@@ -114,10 +112,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         metavar="FILE",
         help="also write the change summary to FILE (the workflow's commit message)",
     )
-    args = parser.parse_args(argv)
-    if not (args.file_lists or args.channel or args.imports):
-        parser.error("give at least one source: --file-lists DIR, --channel URL or --import DIR")
-    return args
+    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -128,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
         python = load_python_config(args.config or args.output / GENERATOR_CONFIG_NAME)
         imported = [flt for d in args.imports for flt in load_imported(d)]
         sources: list[FileListSource] = [DirectorySource(d) for d in args.file_lists]
-        subdirs = tuple(check_subdir(s) for s in args.subdir or DEFAULT_SUBDIRS)
+        subdirs = tuple(check_subdir(s, "--subdir") for s in args.subdir or DEFAULT_SUBDIRS)
         owners = owner_names(hand_written, python)
         sources += [ChannelFileLists(Channel(url), owners, subdirs) for url in args.channel]
         source = CombinedSource(sources) if sources else None

@@ -1,6 +1,7 @@
 """Validate conda artifacts or their file lists against the checks and the clobbering filters.
 
 Exit codes: 0 valid, 1 invalid (findings), 2 bad usage / input / filters, 3 could not validate.
+The dispatch worker of the validate-artifact workflow is ``validate_event.py``.
 """
 
 from __future__ import annotations
@@ -10,28 +11,20 @@ import json
 import os
 import sys
 from collections.abc import Callable
-from pathlib import Path
 
-from artifact_validation.core.actions import append_step_summary
-from artifact_validation.archive.artifact import Limits, check_source, parse_size, validate_artifact
-from artifact_validation.services.download import (
-    ENV_ALLOWED_HOSTS,
-    Fetcher,
-    allowed_hosts,
-    download_policy,
-)
-from artifact_validation.core.errors import (
-    EXIT_INVALID,
-    EXIT_VALID,
-    UsageError,
-    ValidationError,
-)
-from artifact_validation.core.filelist import load_file_list
-from artifact_validation.filters.files import DEFAULT_FILTER_DIRS, load_filters
-from artifact_validation.filters.matcher import Matcher
 from artifact_validation.archive.report import render_markdown, render_text
+from artifact_validation.archive.validate import check_source, validate_artifact
 from artifact_validation.archive.verdict import Verdict, verdict_for_file_list
-from cli_common import ROOT, retry_policy_from_env, run_main
+from artifact_validation.core.actions import append_step_summary
+from artifact_validation.core.conda import parse_size
+from artifact_validation.core.errors import EXIT_INVALID, EXIT_VALID, UsageError, ValidationError
+from artifact_validation.core.filelist import load_file_list
+from artifact_validation.core.limits import Limits
+from artifact_validation.filters.files import load_filters
+from artifact_validation.filters.matcher import Matcher
+from artifact_validation.services.download import ENV_ALLOWED_HOSTS, Fetcher, allowed_hosts
+from artifact_validation.services.retry import download_policy
+from cli_common import add_filters_arg, filter_dirs, number, retry_policy_from_env, run_main
 
 #: Limit flags: (flag, Limits field, parser, help).
 LIMIT_FLAGS: tuple[tuple[str, str, Callable[[str], float], str], ...] = (
@@ -44,8 +37,9 @@ LIMIT_FLAGS: tuple[tuple[str, str, Callable[[str], float], str], ...] = (
 )
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (``docs`` checks its examples against it)."""
+    parser = argparse.ArgumentParser(prog="validate.py", description=__doc__.splitlines()[0])
     parser.add_argument("artifacts", nargs="*", metavar="ARTIFACT", help="path or https URL")
     parser.add_argument(
         "--file-list",
@@ -54,13 +48,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         metavar="PATH.json",
         help="check a libcfgraph file list (JSON with 'files' and 'index'); repeatable",
     )
-    parser.add_argument(
-        "--filters",
-        action="append",
-        metavar="DIR",
-        help="filter directory; repeatable; replaces the defaults "
-        f"({', '.join(DEFAULT_FILTER_DIRS)})",
-    )
+    add_filters_arg(parser)
     parser.add_argument("--json", action="store_true", help="print the verdict as JSON on stdout")
     parser.add_argument("--md5", help="expected md5 of the artifact (one artifact only)")
     parser.add_argument("--sha256", help="expected sha256 of the artifact (one artifact only)")
@@ -80,43 +68,24 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--deep", action="store_true", help="also check every file's sha256 against paths.json"
     )
-    event = parser.add_argument_group("event mode (the validate-artifact workflow, issue 5)")
-    event.add_argument("--event", metavar="PATH", help="a GitHub event JSON ($GITHUB_EVENT_PATH)")
-    event.add_argument("--copy", action="store_true", help="copy a valid artifact to production")
-    event.add_argument("--issue-owner", default="conda-forge", help="owner of the feedstocks")
-    event.add_argument("--from-owner", default="cf-staging", help="anaconda.org staging owner")
-    event.add_argument("--to-owner", default="conda-forge", help="anaconda.org production owner")
-    event.add_argument(
-        "--report", default="validation-report.json", metavar="PATH", help="JSON report file"
-    )
     defaults = Limits()
     for flag, name, kind, text in LIMIT_FLAGS:
         parser.add_argument(
-            flag, type=_positive(kind), help=f"{text} (default {getattr(defaults, name)})"
+            flag,
+            type=number(kind, inclusive=False),
+            help=f"{text} (default {getattr(defaults, name)})",
         )
+    return parser
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = build_parser()
     args = parser.parse_args(argv)
-    if args.event and (args.file_list or args.artifacts):
-        parser.error("--event validates the announced artifact only: drop ARTIFACT/--file-list")
-    if args.event:
-        return args
     if not args.file_list and not args.artifacts:
         parser.error("give an ARTIFACT (path or URL) or --file-list")
     if (args.md5 or args.sha256) and len(args.artifacts) != 1:
         parser.error("--md5 and --sha256 need exactly one ARTIFACT")
     return args
-
-
-def _positive(kind: Callable[[str], float]) -> Callable[[str], float]:
-    def convert(text: str) -> float:
-        try:
-            value = kind(text)
-        except ValueError as exc:
-            raise argparse.ArgumentTypeError(str(exc)) from exc
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"must be positive, not {text!r}")
-        return value
-
-    return convert
 
 
 def emit(verdicts: list[Verdict], as_json: bool, failure: int = EXIT_VALID) -> int:
@@ -135,43 +104,11 @@ def emit(verdicts: list[Verdict], as_json: bool, failure: int = EXIT_VALID) -> i
     return max(invalid, failure)
 
 
-def event_mode(args: argparse.Namespace) -> int:
-    """``--event``: the worker of the validate-artifact workflow (README "The event")."""
-    # Imported here: the worker pulls in ghapi (~0.15 s at start); ARTIFACT mode never needs it.
-    from artifact_validation.worker.worker import Options, run_event_file  # noqa: PLC0415
-
-    options = Options(
-        copy=args.copy,
-        issue_owner=args.issue_owner,
-        from_owner=args.from_owner,
-        to_owner=args.to_owner,
-        report_path=Path(args.report),
-    )
-    dirs = args.filters or [ROOT / d for d in DEFAULT_FILTER_DIRS]
-    outcome = run_event_file(
-        args.event,
-        options,
-        os.environ,
-        dirs,
-        extra_hosts=args.allow_host,
-        retry=retry_policy_from_env(),
-    )
-    for warning in outcome.event.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
-    print(outcome.render_text(), file=sys.stderr, end="")
-    if args.json:
-        print(json.dumps(outcome.to_json(), indent=2, sort_keys=True))
-    return outcome.exit_code
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    if args.event:
-        return run_main(lambda: event_mode(args))
 
     def body() -> int:
-        dirs = args.filters or [ROOT / d for d in DEFAULT_FILTER_DIRS]
-        matcher = Matcher(load_filters(dirs))
+        matcher = Matcher(load_filters(filter_dirs(args.filters)))
         file_lists = [load_file_list(p) for p in args.file_list]
         verdicts = [
             verdict_for_file_list(fl, matcher, source=str(p))

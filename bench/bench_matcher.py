@@ -22,9 +22,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from artifact_validation.filters.files import DEFAULT_FILTER_DIRS, Filter, load_filters  # noqa: E402
-from artifact_validation.filters.generation import PythonPackage, python_globs  # noqa: E402
-from artifact_validation.filters.matcher import Matcher, glob_to_regex, is_case_insensitive  # noqa: E402
+from artifact_validation.core import is_case_insensitive  # noqa: E402
+from artifact_validation.filters import (  # noqa: E402  # noqa: E402
+    DEFAULT_FILTER_DIRS,
+    Filter,
+    Matcher,
+    glob_to_regex,
+    load_filters,
+)
+from artifact_validation.filters.generate import PythonPackage, python_globs  # noqa: E402
 
 CORPUS = ROOT / "tests" / "data" / "corpus" / "file-lists"
 SUBDIRS = ("linux-64", "linux-aarch64", "osx-64", "osx-arm64", "win-64", "noarch")

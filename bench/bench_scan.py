@@ -35,16 +35,20 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from artifact_validation.channel.channel import Channel  # noqa: E402
-from artifact_validation.filters.files import DEFAULT_FILTER_DIRS, load_filters  # noqa: E402
-from artifact_validation.filters.matcher import Matcher  # noqa: E402
-from artifact_validation.core.progress import Progress  # noqa: E402
-from artifact_validation.scan.state import (  # noqa: E402
+from artifact_validation.channel import Channel  # noqa: E402
+from artifact_validation.core import Progress  # noqa: E402
+from artifact_validation.filters import (  # noqa: E402
+    DEFAULT_FILTER_DIRS,
+    Matcher,  # noqa: E402
+    load_filters,
+)
+from artifact_validation.scan import (  # noqa: E402  # noqa: E402
     FileListCache,
     OutputPaths,
+    ScanConfig,
     filters_fingerprint,
+    run_scan,
 )
-from artifact_validation.scan.scanner import ScanConfig, run_scan  # noqa: E402
 
 CORPUS = ROOT / "tests" / "data" / "corpus" / "file-lists"
 REQUIRED_RATE = 2_000

@@ -1,0 +1,163 @@
+"""One artifact: reading a .conda or .tar.bz2 in one streaming pass into frozen
+``ArchiveContents``, the manifest parsers, every finding check, the verdict and its reports.
+
+May import ``core``, ``services`` (downloads) and ``filters`` (the matcher).
+"""
+
+from __future__ import annotations
+
+from artifact_validation.archive.checks import (
+    CHECKS,
+    check_AV101,
+    check_AV102,
+    check_AV201,
+    check_AV301,
+    check_AV302,
+    check_AV303,
+    check_AV304,
+    check_AV401,
+    check_AV402,
+    check_AV403,
+    check_AV601,
+    check_AV602,
+    check_AV603,
+    check_AV604,
+    check_AV605,
+    verdict_for_contents,
+)
+from artifact_validation.archive.formats import (
+    PARSE_ERRORS,
+)
+from artifact_validation.archive.manifest import (
+    Manifest,
+    PathEntry,
+    PathType,
+    parse_files,
+    parse_manifest,
+)
+from artifact_validation.archive.model import (
+    SPECIAL_KINDS,
+    ArchiveContents,
+    Expected,
+    Index,
+    IndexResult,
+    Member,
+    MemberKind,
+    canonical,
+    case_insensitive,
+    fold_subdir,
+    is_info,
+    parse_index,
+    subdirs,
+    windows_rules,
+)
+from artifact_validation.archive.pathchecks import (
+    MAX_SYMLINK_HOPS,
+    check_AV501,
+    check_AV502,
+    check_AV503,
+    check_AV504,
+    check_AV505,
+    check_AV506,
+    check_AV507,
+    check_AV508,
+    check_AV509,
+    check_AV510,
+    check_AV511,
+    check_AV512,
+)
+from artifact_validation.archive.reader import (
+    MAX_CONDA_METADATA,
+    MAX_EXTENDED_HEADER,
+    MAX_GLOBAL_PAX_KEYS,
+    read_archive,
+)
+from artifact_validation.archive.report import (
+    MAX_PATHS_SHOWN,
+    render_markdown,
+    render_text,
+)
+from artifact_validation.archive.source import (
+    CHUNK,
+    Hasher,
+    HashingSource,
+)
+from artifact_validation.archive.validate import (
+    check_source,
+    open_local,
+    subdir_of_path,
+    validate_artifact,
+)
+from artifact_validation.archive.verdict import (
+    Verdict,
+    verdict_for_file_list,
+)
+
+__all__ = [
+    "ArchiveContents",
+    "CHECKS",
+    "CHUNK",
+    "Expected",
+    "Hasher",
+    "HashingSource",
+    "Index",
+    "IndexResult",
+    "MAX_CONDA_METADATA",
+    "MAX_EXTENDED_HEADER",
+    "MAX_GLOBAL_PAX_KEYS",
+    "MAX_PATHS_SHOWN",
+    "MAX_SYMLINK_HOPS",
+    "Manifest",
+    "Member",
+    "MemberKind",
+    "PARSE_ERRORS",
+    "PathEntry",
+    "PathType",
+    "SPECIAL_KINDS",
+    "Verdict",
+    "canonical",
+    "case_insensitive",
+    "check_AV101",
+    "check_AV102",
+    "check_AV201",
+    "check_AV301",
+    "check_AV302",
+    "check_AV303",
+    "check_AV304",
+    "check_AV401",
+    "check_AV402",
+    "check_AV403",
+    "check_AV501",
+    "check_AV502",
+    "check_AV503",
+    "check_AV504",
+    "check_AV505",
+    "check_AV506",
+    "check_AV507",
+    "check_AV508",
+    "check_AV509",
+    "check_AV510",
+    "check_AV511",
+    "check_AV512",
+    "check_AV601",
+    "check_AV602",
+    "check_AV603",
+    "check_AV604",
+    "check_AV605",
+    "check_source",
+    "fold_subdir",
+    "is_info",
+    "open_local",
+    "parse_files",
+    "parse_index",
+    "parse_manifest",
+    "read_archive",
+    "render_markdown",
+    "render_text",
+    "subdir_of_path",
+    "subdirs",
+    "validate_artifact",
+    "verdict_for_contents",
+    "verdict_for_file_list",
+    "windows_rules",
+]

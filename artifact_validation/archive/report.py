@@ -2,34 +2,18 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 
-from artifact_validation.core.findings import ADVICE, Code, Finding
 from artifact_validation.archive.verdict import Verdict
+from artifact_validation.core.findings import ADVICE, Code, Finding
+from artifact_validation.core.markdown import md_code, md_text
 
 #: How many offending paths a report lists per finding before summarizing the rest.
 MAX_PATHS_SHOWN = 20
 
 
-#: Characters that start Markdown syntax; escaped in untrusted text (names, messages).
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+!|~])")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
-
-
 def _plain(text: str) -> str:
     return text
-
-
-def _md_text(text: str) -> str:
-    """Untrusted text as inert Markdown: one line, syntax escaped, no @mention."""
-    text = _MD_SPECIAL.sub(r"\\\1", _CONTROL.sub(" ", text))
-    return text.replace("@", "@\u200b")
-
-
-def _md(text: str) -> str:
-    """Untrusted text as one inline code span (no backtick or line break can end it)."""
-    return "`" + _CONTROL.sub(" ", text).replace("`", "'") + "`"
 
 
 def _title(verdict: Verdict, esc: Callable[[str], str] = _plain) -> str:
@@ -82,16 +66,16 @@ def render_text(verdict: Verdict) -> str:
 def render_markdown(verdict: Verdict, heading: str = "###") -> str:
     """The same report as Markdown, for ``$GITHUB_STEP_SUMMARY`` and feedstock issues."""
     icon = ":white_check_mark:" if verdict.valid else ":x:"
-    lines = [f"{heading} {icon} {_title(verdict, _md_text)}", ""]
+    lines = [f"{heading} {icon} {_title(verdict, md_text)}", ""]
     if verdict.md5 or verdict.sha256:
-        lines += [f"md5 {_md(verdict.md5)} · sha256 {_md(verdict.sha256)}", ""]
+        lines += [f"md5 {md_code(verdict.md5)} · sha256 {md_code(verdict.sha256)}", ""]
     for error in sorted(verdict.errors):
-        lines.append(f"- **error**: {_md_text(error)}")
+        lines.append(f"- **error**: {md_text(error)}")
     for finding in sorted(verdict.findings, key=Finding.sort_key):
-        lines.append(f"- **{finding.code.name}** {_md_text(finding.message)}")
+        lines.append(f"- **{finding.code.name}** {md_text(finding.message)}")
         if finding.code is Code.AV201:
-            lines.extend(_clobber_lines(verdict, "  - ", _md, _md_text))
+            lines.extend(_clobber_lines(verdict, "  - ", md_code, md_text))
         else:
-            lines.extend(_path_lines(finding, "  - ", _md))
+            lines.extend(_path_lines(finding, "  - ", md_code))
         lines.append(f"  - *How to fix*: {ADVICE[finding.code]}")
     return "\n".join(lines) + "\n"

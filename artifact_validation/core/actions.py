@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 
@@ -37,3 +38,23 @@ def error_command(message: str) -> str:
 def mask_command(secret: str) -> str:
     """The ``::add-mask::`` command that hides ``secret`` from the log (emit before use)."""
     return f"::add-mask::{escape_command_data(secret)}"
+
+
+#: Environment variables that hold tokens in our workflows: masked in every log.
+SECRET_ENV_NAMES = (
+    "GITHUB_TOKEN",
+    "GH_TOKEN",
+    "STAGING_BINSTAR_TOKEN",
+    "PROD_BINSTAR_TOKEN",
+    "ADMIN_REQUESTS_TOKEN",
+    "FEEDSTOCK_ISSUES_TOKEN",
+    "FEEDSTOCK_OUTPUTS_TOKEN",
+)
+
+
+def mask_commands(environ: Mapping[str, str]) -> Iterator[str]:
+    """One ``::add-mask::`` line per configured token (each line of a multi-line one)."""
+    for name in SECRET_ENV_NAMES:
+        for line in environ.get(name, "").splitlines():
+            if line.strip():
+                yield mask_command(line.strip())

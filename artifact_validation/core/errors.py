@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from artifact_validation.core.markdown import display_path, shorten
+
 #: Exit codes, one contract for every CLI (README "Exit codes").
 EXIT_VALID = 0
 EXIT_INVALID = 1
@@ -67,3 +69,25 @@ class ArtifactReadError(ValidationError):
     Raised where a file list is needed rather than a verdict (the scan, the
     filter generator); the scan records it per artifact and retries it later.
     """
+
+
+class ArchiveIOError(ValidationError):
+    """The artifact file itself could not be read (an I/O error, not a property of the archive)."""
+
+
+class Cancelled(ValidationError):
+    """A read was stopped because the scan ran out of time; nothing was concluded."""
+
+
+class PushError(ValidationError):
+    """A commit could not be pushed: a conflict, a rejection, or the branch kept moving."""
+
+
+def describe(exc: BaseException, limit: int = 300) -> str:
+    """One line naming an exception for a message: ``Type: text``, cut to ``limit`` characters.
+
+    The text may quote hostile input (an archive member, a server's answer):
+    control characters are escaped.
+    """
+    text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    return shorten(display_path(" ".join(text.split())), limit)

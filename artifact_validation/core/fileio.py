@@ -1,10 +1,16 @@
-"""Atomic writes: a state file is either the old content or the new, never half."""
+"""Reading and writing files: JSON and YAML read with named errors; writes atomic, never half."""
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
+
+import yaml
+
+from artifact_validation.core.errors import ValidationError
 
 
 def write_atomic(path: str | os.PathLike[str], data: str | bytes) -> None:
@@ -37,3 +43,99 @@ def write_if_changed(path: str | os.PathLike[str], data: str) -> bool:
         return False
     write_atomic(target, data)
     return True
+
+
+def read_bytes(
+    path: str | os.PathLike[str],
+    error: type[ValidationError],
+    what: str,
+    *,
+    max_bytes: int | None = None,
+) -> bytes:
+    """The bytes of ``path``; ``error`` (naming the file and ``what`` it is) when unreadable.
+
+    ``max_bytes`` refuses a larger file unread (an event file is hostile).
+    """
+    where = os.fspath(path)
+    try:
+        with Path(path).open("rb") as fh:
+            raw = fh.read() if max_bytes is None else fh.read(max_bytes + 1)
+    except OSError as exc:
+        raise error(f"{where}: cannot read {what}: {exc.strerror or exc}") from exc
+    if max_bytes is not None and len(raw) > max_bytes:
+        raise error(f"{where}: {what} is larger than {max_bytes} bytes")
+    return raw
+
+
+def parse_json(raw: bytes | str, error: type[ValidationError], where: str, what: str) -> Any:
+    """Decode JSON; ``error`` naming ``where`` for bad JSON, bad UTF-8 or too deep nesting."""
+    try:
+        return json.loads(raw)
+    except RecursionError as exc:
+        raise error(f"{where}: {what} is nested too deeply to read") from exc
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise error(f"{where}: {what} is not valid JSON: {exc}") from exc
+
+
+def read_json(
+    path: str | os.PathLike[str],
+    error: type[ValidationError],
+    what: str,
+    *,
+    max_bytes: int | None = None,
+) -> Any:
+    """Read and decode a JSON file; every failure is ``error`` naming the file and ``what``."""
+    raw = read_bytes(path, error, what, max_bytes=max_bytes)
+    return parse_json(raw, error, os.fspath(path), what)
+
+
+#: The YAML loader of every file we read: libyaml's safe loader when PyYAML has it (loading the
+#: shipped filters takes ~25 ms instead of ~330 ms), else the pure-Python one. Both construct
+#: only plain data.
+YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def parse_yaml(text: str, error: type[ValidationError], where: str, what: str) -> Any:
+    """Decode YAML safely; ``error`` naming ``where`` when it is not valid YAML."""
+    try:
+        return yaml.load(text, Loader=YAML_LOADER)  # noqa: S506 - a safe loader
+    except yaml.YAMLError as exc:
+        raise error(f"{where}: {what} is not valid YAML: {exc}") from exc
+
+
+def read_yaml(path: str | os.PathLike[str], error: type[ValidationError], what: str) -> Any:
+    """Read and decode a YAML file; every failure is ``error`` naming the file and ``what``."""
+    where = os.fspath(path)
+    raw = read_bytes(path, error, what)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise error(f"{where}: {what} is not UTF-8: {exc}") from exc
+    return parse_yaml(text, error, where, what)
+
+
+try:  # libyaml's emitter is ~10x faster; the pure-Python one writes the same document
+    _DUMPER: Any = yaml.CSafeDumper
+except AttributeError:  # pragma: no cover - depends on how PyYAML was built
+    _DUMPER = yaml.SafeDumper
+
+
+def dump_yaml(doc: Any) -> str:
+    """Deterministic YAML (keys sorted, one document, no line wrapping); ``{}`` when empty.
+
+    libyaml cannot take a lone surrogate (a hostile archive's path): then the
+    pure-Python emitter writes it as a ``"\\uD800"`` escape that loads back to
+    the same string.
+    """
+    if not doc:
+        return "{}\n"
+    options: dict[str, Any] = {
+        "default_flow_style": False,
+        "sort_keys": True,
+        "allow_unicode": True,
+        "width": 10_000,
+    }
+    try:
+        return yaml.dump(doc, Dumper=_DUMPER, **options)
+    except UnicodeEncodeError:
+        return yaml.dump(doc, Dumper=yaml.SafeDumper, **options)

@@ -6,9 +6,12 @@ section (what it means, common causes, how to fix).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
+
+from artifact_validation.core.markdown import display_path
 
 
 class Code(Enum):
@@ -122,3 +125,14 @@ ADVICE: dict[Code, str] = {
     ),
     Code.AV702: "The production copy differs from the validated artifact: ask core to check it.",
 }
+
+
+def findings_of(code: Code, paths: Iterable[str] = (), detail: str = "") -> list[Finding]:
+    """A check's result: one finding of ``code``, paths and detail escaped for display."""
+    return [Finding(code, tuple(display_path(p) for p in paths), display_path(detail))]
+
+
+def examples(items: list[str], limit: int = 3) -> str:
+    """The first ``limit`` items joined with ``;``, and how many more there are."""
+    head = "; ".join(items[:limit])
+    return head + (f"; and {len(items) - limit} more" if len(items) > limit else "")

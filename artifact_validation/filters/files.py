@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,17 +10,13 @@ from typing import Any
 import yaml
 
 from artifact_validation.core.errors import FilterError
+from artifact_validation.core.fileio import read_yaml
 
 #: The Python-package generator config lives beside the generated filters but is not a filter.
 GENERATOR_CONFIG_NAME = "python_packages.yaml"
 
 #: Default filter directories, relative to the repository root.
 DEFAULT_FILTER_DIRS = ("validate_yamls", "generated_validate_yamls")
-
-#: The YAML loader for filter files: libyaml's safe loader when PyYAML has it (loading the
-#: shipped filters takes ~25 ms instead of ~330 ms, issue 3 section 7 asks < 0.5 s), else the
-#: pure-Python one. Both construct only plain data.
-YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 _KNOWN_KEYS = {"files", "allowed", "exclude_files", "generate_from_artifacts"}
 _REQUIRED_KEYS = ("files", "allowed")
@@ -146,14 +141,8 @@ def parse_filter(name: str, data: Any, where: str) -> Filter:
 
 def load_filter_file(path: Path) -> Filter:
     """Load and check one ``<name>.yaml`` filter file."""
-    where = str(path)
-    try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=YAML_LOADER)  # noqa: S506
-    except (OSError, UnicodeDecodeError) as exc:
-        raise FilterError(f"{where}: cannot read filter file: {exc}") from exc
-    except yaml.YAMLError as exc:
-        raise FilterError(f"{where}: not valid YAML: {exc}") from exc
-    return parse_filter(path.name.removesuffix(".yaml"), data, where)
+    data = read_yaml(path, FilterError, "filter file")
+    return parse_filter(path.name.removesuffix(".yaml"), data, str(path))
 
 
 def filter_paths(dirs: Iterable[str | Path]) -> list[Path]:
@@ -191,11 +180,3 @@ def load_filters(dirs: Sequence[str | Path]) -> list[Filter]:
 def dump_filter(flt: Filter) -> str:
     """Serialize a filter deterministically (sorted keys and lists)."""
     return yaml.safe_dump(flt.to_yaml_dict(), default_flow_style=False, sort_keys=True)
-
-
-_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+-]*$")
-
-
-def valid_filter_name(name: str) -> bool:
-    """Whether ``name`` can be a filter file name (it becomes ``<name>.yaml``)."""
-    return bool(_NAME_RE.match(name))

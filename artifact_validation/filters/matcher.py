@@ -21,20 +21,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from artifact_validation.core.conda import is_case_insensitive
 from artifact_validation.filters.files import Filter
-
-#: Subdirs whose file systems compare names case-insensitively (Windows, default macOS).
-CASE_INSENSITIVE_PREFIXES = ("win-", "osx-")
 
 #: Cached directories and transitions are dropped past this many entries (scan reuses them).
 _MEMO_LIMIT = 500_000
 
 _WILD = re.compile(r"[*?\[]")
-
-
-def is_case_insensitive(subdir: str) -> bool:
-    """Whether paths of ``subdir`` artifacts compare case-insensitively."""
-    return subdir.startswith(CASE_INSENSITIVE_PREFIXES)
 
 
 @dataclass(frozen=True)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
-from artifact_validation.archive.artifact import display_path
 from artifact_validation.core.errors import UsageError
+from artifact_validation.core.fileio import read_json
+from artifact_validation.core.markdown import md_cell
+from artifact_validation.scan.state import NewInvalid
 from artifact_validation.services.github import GitHub
 
 #: The one issue the scan keeps on this repository; each run with new findings comments on it.
@@ -22,11 +22,7 @@ MAX_LISTED = 50
 MAX_PATHS = 5
 
 
-def _code(text: str) -> str:
-    return "`" + display_path(text).replace("`", "'") + "`"
-
-
-def render_new_invalid(entries: Sequence[Mapping[str, Any]], link: str = "") -> str:
+def render_new_invalid(entries: Sequence[NewInvalid], link: str = "") -> str:
     """Markdown listing new invalid artifacts: name, artifact, filter and (some) paths each."""
     count = len(entries)
     lines = [
@@ -37,11 +33,11 @@ def render_new_invalid(entries: Sequence[Mapping[str, Any]], link: str = "") -> 
         "| --- | --- | --- | --- |",
     ]
     for entry in entries[:MAX_LISTED]:
-        for flt, paths in sorted(entry["violations"].items()):
-            shown = ", ".join(_code(p) for p in paths[:MAX_PATHS])
+        for flt, paths in entry.violations:
+            shown = ", ".join(md_cell(p) for p in paths[:MAX_PATHS])
             more = f" and {len(paths) - MAX_PATHS} more" if len(paths) > MAX_PATHS else ""
             lines.append(
-                f"| {_code(entry['name'])} | {_code(entry['artifact'])} | {_code(flt)} "
+                f"| {md_cell(entry.name)} | {md_cell(entry.artifact)} | {md_cell(flt)} "
                 f"| {shown}{more} |"
             )
     if count > MAX_LISTED:
@@ -54,7 +50,7 @@ def render_new_invalid(entries: Sequence[Mapping[str, Any]], link: str = "") -> 
     return "\n".join(lines) + "\n"
 
 
-def render_summary(summary: Mapping[str, Any], entries: Sequence[Mapping[str, Any]]) -> str:
+def render_summary(summary: Mapping[str, Any], entries: Sequence[NewInvalid]) -> str:
     """Markdown for ``$GITHUB_STEP_SUMMARY``: the counts, then the new invalid artifacts."""
     state = "complete" if summary.get("complete") else "incomplete (resumes on the next run)"
     values = [str(v).lower() if isinstance(v, bool) else str(v) for v in summary.values()]
@@ -72,7 +68,7 @@ def render_summary(summary: Mapping[str, Any], entries: Sequence[Mapping[str, An
 
 
 def report_new_invalid(
-    gh: GitHub, repo: str, entries: Sequence[Mapping[str, Any]], link: str
+    gh: GitHub, repo: str, entries: Sequence[NewInvalid], link: str
 ) -> tuple[int, bool] | None:
     """Open the one ``NEW_INVALID_TITLE`` issue of ``repo``, or comment on it; None when no entries.
 
@@ -84,30 +80,10 @@ def report_new_invalid(
     return gh.open_or_comment_issue(repo, NEW_INVALID_TITLE, render_new_invalid(entries, link))
 
 
-def load_new_invalid(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
+def load_new_invalid(path: str | os.PathLike[str]) -> list[NewInvalid]:
     """Read the list ``scan.py merge --new-invalid`` wrote, checking every entry's shape."""
     where = os.fspath(path)
-    try:
-        doc = json.loads(Path(path).read_bytes())
-    except OSError as exc:
-        raise UsageError(f"{where}: cannot read: {exc.strerror or exc}") from exc
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{where}: not valid JSON: {exc}") from exc
+    doc = read_json(path, UsageError, "the new-invalid list")
     if not isinstance(doc, list):
         raise UsageError(f"{where}: must be a JSON list of new invalid artifacts")
-    for i, entry in enumerate(doc):
-        violations = entry.get("violations") if isinstance(entry, dict) else None
-        if (
-            not isinstance(entry, dict)
-            or not isinstance(entry.get("name"), str)
-            or not isinstance(entry.get("artifact"), str)
-            or not isinstance(violations, dict)
-            or not all(
-                isinstance(k, str) and isinstance(v, list) and all(isinstance(p, str) for p in v)
-                for k, v in violations.items()
-            )
-        ):
-            raise UsageError(
-                f"{where}: entry {i} must be {{name, artifact, violations: {{filter: [paths]}}}}"
-            )
-    return doc
+    return [NewInvalid.from_json(entry, f"{where}: entry {i}") for i, entry in enumerate(doc)]

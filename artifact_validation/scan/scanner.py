@@ -9,7 +9,7 @@
    directory, else the artifact, several at a time) and checked.
 
 Progress is saved every ``checkpoint_seconds`` and at the end (cache segment,
-then state, then outputs; see ``scan_state.save``), so a run killed at any
+then state, then outputs; see ``state.save``), so a run killed at any
 moment and run again ends with the same outputs as one uninterrupted run.
 With a ``time_limit`` the run stops cleanly before it and reports
 ``complete: false``; the next run resumes. An artifact that cannot be read is
@@ -28,25 +28,25 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from artifact_validation.channel.channel import DEFAULT_SUBDIRS, Artifact, Cancelled, Channel
-from artifact_validation.core.errors import UsageError, ValidationError
+from artifact_validation.channel.channel import Channel
+from artifact_validation.channel.repodata import Artifact
+from artifact_validation.core.conda import DEFAULT_SUBDIRS
+from artifact_validation.core.errors import Cancelled, UsageError, ValidationError
 from artifact_validation.core.filelist import FileList
 from artifact_validation.filters.matcher import Matcher
+from artifact_validation.scan.cache import MAX_CACHE_SEGMENTS, FileListCache
+from artifact_validation.scan.keys import Shard, stem_of_key
+from artifact_validation.scan.merge import merge_states, new_invalid
 from artifact_validation.scan.state import (
-    MAX_CACHE_SEGMENTS,
     STATE_NAME,
-    FileListCache,
     InvalidEntry,
+    NewInvalid,
     OutputPaths,
     ScanState,
-    Shard,
     load_state,
-    merge_states,
-    new_invalid,
     reason,
     remove_leftovers,
     save,
-    stem_of_key,
 )
 
 
@@ -92,8 +92,8 @@ class ScanSummary:
     new_invalid: int
     errors: int
     complete: bool
-    #: the new invalid files, as ``scan_state.new_invalid`` lists them
-    new_entries: tuple[dict[str, Any], ...] = ()
+    #: the new invalid files, as ``merge.new_invalid`` lists them
+    new_entries: tuple[NewInvalid, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """``{"scanned", "skipped_known", "invalid", "new_invalid", "errors", "complete"}``."""
@@ -360,7 +360,7 @@ class MergeSummary:
     new_invalid: int
     errors: int
     complete: bool
-    new_entries: tuple[dict[str, Any], ...] = ()
+    new_entries: tuple[NewInvalid, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """``{"shards", "scanned", "invalid", "new_invalid", "errors", "complete"}``."""
@@ -382,7 +382,7 @@ def shard_output_dir(path: str | os.PathLike[str]) -> Path:
 
 
 def run_merge(inputs: Sequence[str | os.PathLike[str]], paths: OutputPaths) -> MergeSummary:
-    """Merge shard outputs into ``paths`` (see ``scan_state.merge_states``).
+    """Merge shard outputs into ``paths`` (see ``merge.merge_states``).
 
     The previous state at ``paths.state`` (if any) is what "new" is measured
     against: an invalid file is new when that state did not list it. It must

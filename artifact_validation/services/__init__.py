@@ -1,0 +1,243 @@
+"""Clients of the outside world: one HTTP session factory, one retry family, downloads,
+GitHub, anaconda.org, the ownership registry, and the safe git push.
+
+May import ``core`` only. Names are re-exported lazily: ``services.github``
+loads ghapi (~0.15 s), which a local validation never needs.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from artifact_validation.services.anaconda import (
+        DEFAULT_API_URL as DEFAULT_API_URL,
+    )
+    from artifact_validation.services.anaconda import (
+        Anaconda as Anaconda,
+    )
+    from artifact_validation.services.anaconda import (
+        Dist as Dist,
+    )
+    from artifact_validation.services.anaconda import (
+        Publication as Publication,
+    )
+    from artifact_validation.services.anaconda import (
+        publish as publish,
+    )
+    from artifact_validation.services.download import (
+        DEFAULT_ALLOWED_HOSTS as DEFAULT_ALLOWED_HOSTS,
+    )
+    from artifact_validation.services.download import (
+        ENV_ALLOWED_HOSTS as ENV_ALLOWED_HOSTS,
+    )
+    from artifact_validation.services.download import (
+        LOOPBACK_NAMES as LOOPBACK_NAMES,
+    )
+    from artifact_validation.services.download import (
+        Downloaded as Downloaded,
+    )
+    from artifact_validation.services.download import (
+        Fetcher as Fetcher,
+    )
+    from artifact_validation.services.download import (
+        Target as Target,
+    )
+    from artifact_validation.services.download import (
+        allowed_hosts as allowed_hosts,
+    )
+    from artifact_validation.services.download import (
+        is_loopback_host as is_loopback_host,
+    )
+    from artifact_validation.services.download import (
+        is_url as is_url,
+    )
+    from artifact_validation.services.github import (
+        FAILURE_TITLE as FAILURE_TITLE,
+    )
+    from artifact_validation.services.github import (
+        MAX_ISSUE_PAGES as MAX_ISSUE_PAGES,
+    )
+    from artifact_validation.services.github import (
+        GitHub as GitHub,
+    )
+    from artifact_validation.services.github import (
+        RunContext as RunContext,
+    )
+    from artifact_validation.services.github import (
+        notify_failure as notify_failure,
+    )
+    from artifact_validation.services.github import (
+        run_url as run_url,
+    )
+    from artifact_validation.services.github import (
+        url_setting as url_setting,
+    )
+    from artifact_validation.services.gitpush import (
+        BOT_EMAIL as BOT_EMAIL,
+    )
+    from artifact_validation.services.gitpush import (
+        BOT_NAME as BOT_NAME,
+    )
+    from artifact_validation.services.gitpush import (
+        DEFAULT_ATTEMPTS as DEFAULT_ATTEMPTS,
+    )
+    from artifact_validation.services.gitpush import (
+        DEFAULT_BACKOFF as DEFAULT_BACKOFF,
+    )
+    from artifact_validation.services.gitpush import (
+        PushResult as PushResult,
+    )
+    from artifact_validation.services.gitpush import (
+        commit_and_push as commit_and_push,
+    )
+    from artifact_validation.services.gitpush import (
+        default_branch as default_branch,
+    )
+    from artifact_validation.services.http import (
+        DEFAULT_TIMEOUT as DEFAULT_TIMEOUT,
+    )
+    from artifact_validation.services.http import (
+        USER_AGENT as USER_AGENT,
+    )
+    from artifact_validation.services.http import (
+        make_session as make_session,
+    )
+    from artifact_validation.services.ownership import (
+        DEFAULT_OUTPUTS_URL as DEFAULT_OUTPUTS_URL,
+    )
+    from artifact_validation.services.ownership import (
+        Registry as Registry,
+    )
+    from artifact_validation.services.ownership import (
+        check_ownership as check_ownership,
+    )
+    from artifact_validation.services.ownership import (
+        maintainer_teams as maintainer_teams,
+    )
+    from artifact_validation.services.ownership import (
+        output_path as output_path,
+    )
+    from artifact_validation.services.retry import (
+        RETRYABLE_STATUSES as RETRYABLE_STATUSES,
+    )
+    from artifact_validation.services.retry import (
+        AttemptFailed as AttemptFailed,
+    )
+    from artifact_validation.services.retry import (
+        RetryPolicy as RetryPolicy,
+    )
+    from artifact_validation.services.retry import (
+        channel_policy as channel_policy,
+    )
+    from artifact_validation.services.retry import (
+        download_policy as download_policy,
+    )
+    from artifact_validation.services.retry import (
+        send as send,
+    )
+    from artifact_validation.services.retry import (
+        with_retries as with_retries,
+    )
+
+#: Public name -> the module that defines it.
+_EXPORTS = {
+    "Anaconda": "anaconda",
+    "AttemptFailed": "retry",
+    "BOT_EMAIL": "gitpush",
+    "BOT_NAME": "gitpush",
+    "DEFAULT_ALLOWED_HOSTS": "download",
+    "DEFAULT_API_URL": "anaconda",
+    "DEFAULT_ATTEMPTS": "gitpush",
+    "DEFAULT_BACKOFF": "gitpush",
+    "DEFAULT_OUTPUTS_URL": "ownership",
+    "DEFAULT_TIMEOUT": "http",
+    "Dist": "anaconda",
+    "Downloaded": "download",
+    "ENV_ALLOWED_HOSTS": "download",
+    "FAILURE_TITLE": "github",
+    "Fetcher": "download",
+    "GitHub": "github",
+    "LOOPBACK_NAMES": "download",
+    "MAX_ISSUE_PAGES": "github",
+    "Publication": "anaconda",
+    "PushResult": "gitpush",
+    "RETRYABLE_STATUSES": "retry",
+    "Registry": "ownership",
+    "RetryPolicy": "retry",
+    "RunContext": "github",
+    "Target": "download",
+    "USER_AGENT": "http",
+    "allowed_hosts": "download",
+    "channel_policy": "retry",
+    "check_ownership": "ownership",
+    "commit_and_push": "gitpush",
+    "default_branch": "gitpush",
+    "download_policy": "retry",
+    "is_loopback_host": "download",
+    "is_url": "download",
+    "maintainer_teams": "ownership",
+    "make_session": "http",
+    "notify_failure": "github",
+    "output_path": "ownership",
+    "publish": "anaconda",
+    "run_url": "github",
+    "send": "retry",
+    "url_setting": "github",
+    "with_retries": "retry",
+}
+
+__all__ = [
+    "Anaconda",
+    "AttemptFailed",
+    "BOT_EMAIL",
+    "BOT_NAME",
+    "DEFAULT_ALLOWED_HOSTS",
+    "DEFAULT_API_URL",
+    "DEFAULT_ATTEMPTS",
+    "DEFAULT_BACKOFF",
+    "DEFAULT_OUTPUTS_URL",
+    "DEFAULT_TIMEOUT",
+    "Dist",
+    "Downloaded",
+    "ENV_ALLOWED_HOSTS",
+    "FAILURE_TITLE",
+    "Fetcher",
+    "GitHub",
+    "LOOPBACK_NAMES",
+    "MAX_ISSUE_PAGES",
+    "Publication",
+    "PushResult",
+    "RETRYABLE_STATUSES",
+    "Registry",
+    "RetryPolicy",
+    "RunContext",
+    "Target",
+    "USER_AGENT",
+    "allowed_hosts",
+    "channel_policy",
+    "check_ownership",
+    "commit_and_push",
+    "default_branch",
+    "download_policy",
+    "is_loopback_host",
+    "is_url",
+    "maintainer_teams",
+    "make_session",
+    "notify_failure",
+    "output_path",
+    "publish",
+    "run_url",
+    "send",
+    "url_setting",
+    "with_retries",
+]
+
+
+def __getattr__(name: str) -> Any:
+    """Import the defining module on first use of a re-exported name."""
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
-
-import requests
 
 from artifact_validation.core.errors import ApiError, HttpStatusError
 from artifact_validation.core.findings import Code, Finding
+from artifact_validation.services.http import make_session
 from artifact_validation.services.retry import RetryPolicy, send
+
+if TYPE_CHECKING:
+    import requests
 
 #: The public API, the default of ``ANACONDA_API_URL``.
 DEFAULT_API_URL = "https://api.anaconda.org"
@@ -44,7 +46,7 @@ class Anaconda:
     ) -> None:
         self.api_url = api_url.rstrip("/")
         self.retry = retry or RetryPolicy()
-        self.session = session or requests.Session()
+        self.session = session or make_session()
         self.timeout = timeout
 
     def _path(self, owner: str, dist: Dist) -> str:

@@ -10,14 +10,20 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import re
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, BinaryIO
 from urllib.parse import unquote, urljoin, urlsplit
 
 from artifact_validation.core.errors import FetchError, LimitError, UsageError
-from artifact_validation.services.retry import AttemptFailed, RetryPolicy, with_retries
+from artifact_validation.core.limits import Limits
+from artifact_validation.services.http import make_session
+from artifact_validation.services.retry import (
+    AttemptFailed,
+    RetryPolicy,
+    download_policy,
+    with_retries,
+)
 
 if TYPE_CHECKING:
     import requests
@@ -32,7 +38,6 @@ ENV_ALLOWED_HOSTS = "VALIDATE_ALLOWED_HOSTS"
 LOOPBACK_NAMES = frozenset({"localhost"})
 
 _CHUNK = 1 << 20
-_GiB = 1 << 30
 _SCHEME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 
 
@@ -92,13 +97,6 @@ class Downloaded:
     sha256: str
 
 
-def download_policy(
-    backoff: float = 1.0, sleep: Callable[[float], None] = time.sleep
-) -> RetryPolicy:
-    """The download retry policy: 4 attempts, backoff doubling from ``backoff``, waits <= 60 s."""
-    return RetryPolicy(attempts=4, backoff=backoff, max_wait=60.0, sleep=sleep)
-
-
 @dataclass(frozen=True)
 class Fetcher:
     """Downloads artifacts under the URL rules; every limit is an attribute, for tests and flags.
@@ -110,7 +108,7 @@ class Fetcher:
     """
 
     allowed_hosts: frozenset[str] = frozenset(DEFAULT_ALLOWED_HOSTS)
-    max_size: int = 16 * _GiB
+    max_size: int = Limits().max_download_size
     connect_timeout: float = 10.0
     read_timeout: float = 60.0
     max_redirects: int = 5
@@ -162,12 +160,8 @@ class Fetcher:
         """
         self.check_url(url)
         # Imported here: requests adds ~0.1 s to every start, and local artifacts never need it.
-        import requests  # noqa: PLC0415
 
-        with requests.Session() as session:
-            # No proxies or .netrc from the environment: credentials must never reach an
-            # artifact host, and a proxy must not stand in for an allow-listed one.
-            session.trust_env = False
+        with make_session(timeout=(self.connect_timeout, self.read_timeout)) as session:
             return with_retries(
                 lambda: self._attempt(session, url, out), self.policy, f"download of {url}"
             )

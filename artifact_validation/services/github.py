@@ -28,6 +28,7 @@ import re
 import ssl
 import urllib.error
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
@@ -214,30 +215,12 @@ class GitHub:
             data={"body": body},
         )
 
-    def update_issue_body(self, repo: str, number: int, body: str) -> None:
-        """Replace the body of issue ``number``."""
-        owner, name = _split_repo(repo)
-        self.request(
-            f"updating {repo}#{number}",
-            "PATCH",
-            f"/repos/{owner}/{name}/issues/{int(number)}",
-            data={"body": body},
-        )
-
     def open_or_comment_issue(self, repo: str, title: str, body: str) -> tuple[int, bool]:
         """Comment on the open issue titled ``title``, or open it; return (number, created)."""
         number = self.find_open_issue(repo, title)
         if number is None:
             return self.create_issue(repo, title, body), True
         self.comment_issue(repo, number, body)
-        return number, False
-
-    def open_or_update_issue(self, repo: str, title: str, body: str) -> tuple[int, bool]:
-        """Replace the body of the open issue titled ``title``, or open it; (number, created)."""
-        number = self.find_open_issue(repo, title)
-        if number is None:
-            return self.create_issue(repo, title, body), True
-        self.update_issue_body(repo, number, body)
         return number, False
 
     # --- branches, contents, pull requests ---------------------------------------------------
@@ -365,6 +348,61 @@ def _pull_record(pull: Any, what: str) -> dict[str, Any]:
 def run_url(server_url: str, repository: str, run_id: str) -> str:
     """The web link of a workflow run: ``<server>/<owner>/<repo>/actions/runs/<run id>``."""
     return f"{server_url.rstrip('/')}/{repository}/actions/runs/{run_id}"
+
+
+def url_setting(environ: Mapping[str, str], name: str, default: str) -> str:
+    """The base URL in ``$name`` (or ``default``), checked; ``UsageError`` when malformed."""
+    value = environ.get(name, "").strip() or default
+    if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", value):
+        raise UsageError(f"${name}: {value!r} must be an http(s) base URL")
+    return value.rstrip("/")
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """What a workflow run knows about itself from the environment Actions sets.
+
+    The one reader of ``GITHUB_API_URL``, ``GITHUB_TOKEN`` (or ``GH_TOKEN``),
+    ``GITHUB_SERVER_URL``, ``GITHUB_REPOSITORY`` and ``GITHUB_RUN_ID``; a local
+    run has no repository or run id, so no run link.
+    """
+
+    api_url: str = DEFAULT_API_URL
+    token: str = ""
+    server_url: str = "https://github.com"
+    repository: str = ""
+    run_id: str = ""
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> RunContext:
+        """Read and check the variables; a malformed URL is a ``UsageError``."""
+        token = environ.get("GITHUB_TOKEN", "").strip() or environ.get("GH_TOKEN", "").strip()
+        repository = environ.get("GITHUB_REPOSITORY", "")
+        run_id = environ.get("GITHUB_RUN_ID", "")
+        return cls(
+            api_url=url_setting(environ, "GITHUB_API_URL", DEFAULT_API_URL),
+            token=token,
+            server_url=url_setting(environ, "GITHUB_SERVER_URL", "https://github.com"),
+            repository=repository if _REPO_RE.match(repository) else "",
+            run_id=run_id if run_id.isdigit() else "",
+        )
+
+    @property
+    def run_link(self) -> str:
+        """The web link of this run, or '' outside Actions."""
+        if not (self.repository and self.run_id):
+            return ""
+        return run_url(self.server_url, self.repository, self.run_id)
+
+    def require_token(self, why: str) -> str:
+        """The token; a ``UsageError`` saying ``why`` it is needed when there is none."""
+        if not self.token:
+            raise UsageError(f"$GITHUB_TOKEN (or $GH_TOKEN) must be set: {why}")
+        return self.token
+
+    def client(self, retry: RetryPolicy | None = None) -> GitHub:
+        """The GitHub client of this run (its API URL and token)."""
+        return GitHub(self.api_url, self.token, retry=retry)
 
 
 def notify_failure(gh: GitHub, repo: str, workflow: str, link: str) -> tuple[int, bool]:

@@ -29,7 +29,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from artifact_validation.core.errors import UsageError, ValidationError
+from artifact_validation.core.errors import PushError, UsageError
 
 #: Pushes tried before giving up when the branch keeps moving.
 DEFAULT_ATTEMPTS = 5
@@ -43,10 +43,6 @@ BOT_EMAIL = "41898282+github-actions[bot]@users.noreply.github.com"
 
 _ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SHA_RE = re.compile(r"^[0-9a-f]{40}$")
-
-
-class PushError(ValidationError):
-    """A commit could not be pushed: a conflict, a rejection, or the branch kept moving."""
 
 
 @dataclass(frozen=True)

@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import json
-import re
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-import requests
-
+from artifact_validation.core.conda import is_package_name
 from artifact_validation.core.errors import ApiError, HttpStatusError
 from artifact_validation.core.findings import Code, Finding
+from artifact_validation.services.http import make_session
 from artifact_validation.services.retry import RetryPolicy, send
+
+if TYPE_CHECKING:
+    import requests
 
 #: The public registry, the default of ``FEEDSTOCK_OUTPUTS_URL``.
 DEFAULT_OUTPUTS_URL = "https://raw.githubusercontent.com/conda-forge/feedstock-outputs/main"
-
-#: Package names the registry can hold (conda's rule); anything else is never registered.
-_NAME = re.compile(r"[a-z0-9_][a-z0-9_.+-]*")
 
 
 def output_path(name: str) -> str:
@@ -43,12 +43,12 @@ class Registry:
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.retry = retry or RetryPolicy()
-        self.session = session or requests.Session()
+        self.session = session or make_session()
         self.timeout = timeout
 
     def feedstocks(self, name: str) -> list[str] | None:
         """The feedstocks registered for ``name``, or None when it is not registered (404)."""
-        if not _NAME.fullmatch(name):
+        if not is_package_name(name):
             return None
         url = f"{self.base_url}/{quote(output_path(name))}"
         what = f"reading the ownership of {name!r} from {url}"

@@ -44,6 +44,28 @@ class RetryPolicy:
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.time
 
+    def to_urllib3(self) -> Any:
+        """The same policy as a urllib3 ``Retry`` for a session's transport (idempotent verbs).
+
+        ``Retry-After`` is not obeyed there, so a server cannot stall a scan;
+        waits are capped at ``max_wait``.
+        """
+        from urllib3.util.retry import Retry  # noqa: PLC0415
+
+        retries = max(0, self.attempts - 1)
+        return Retry(
+            total=retries,
+            connect=retries,
+            read=retries,
+            status=retries,
+            backoff_factor=self.backoff,
+            backoff_max=self.max_wait,
+            status_forcelist=tuple(sorted(RETRYABLE_STATUSES - {408})),
+            allowed_methods=frozenset({"GET", "HEAD"}),
+            respect_retry_after_header=False,
+            raise_on_status=False,
+        )
+
     def delay(self, attempt: int, status: int | None, headers: Mapping[str, str]) -> float | None:
         """Seconds to wait after failed attempt number ``attempt`` (0-based), or None if final.
 
@@ -70,6 +92,18 @@ class RetryPolicy:
                 return max(0.0, float(reset) - self.clock()) + 1.0
             return self.backoff * 60
         return None
+
+
+def download_policy(
+    backoff: float = 1.0, sleep: Callable[[float], None] = time.sleep
+) -> RetryPolicy:
+    """Artifact downloads: 4 attempts, backoff doubling from ``backoff``, waits <= 60 s."""
+    return RetryPolicy(attempts=4, backoff=backoff, max_wait=60.0, sleep=sleep)
+
+
+def channel_policy() -> RetryPolicy:
+    """Channel reads (repodata, Range requests), inside the transport: 4 attempts, <= 30 s."""
+    return RetryPolicy(attempts=4, backoff=0.5, max_wait=30.0)
 
 
 def with_retries(attempt: Callable[[], T], policy: RetryPolicy, what: str) -> T:

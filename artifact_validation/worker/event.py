@@ -8,16 +8,17 @@ field, before any network request is made.
 
 from __future__ import annotations
 
-import json
+import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from artifact_validation.services.download import Fetcher
+from artifact_validation.core.conda import is_subdir, split_filename
 from artifact_validation.core.errors import PayloadError, UsageError
+from artifact_validation.core.fileio import read_json
+from artifact_validation.services.download import Fetcher
 
 #: The repository_dispatch event type this service answers to (README "The event").
 EVENT_TYPE = "validate-artifact"
@@ -28,17 +29,12 @@ MAX_EVENT_BYTES = 1_000_000
 #: Longest accepted ``artifact_url`` (checked by ``parse_payload``).
 MAX_URL_LENGTH = 2048
 
-#: Artifact file extensions, longest first.
-ARTIFACT_EXTENSIONS = (".tar.bz2", ".conda")
-
 _FIELDS = ("artifact_url", "md5", "sha256", "feedstock", "git_sha")
 _MD5 = re.compile(r"[0-9a-fA-F]{32}")
 _SHA256 = re.compile(r"[0-9a-fA-F]{64}")
 _GIT_SHA = re.compile(r"[0-9a-fA-F]{40}")
 _FEEDSTOCK = re.compile(r"[a-z0-9_][a-z0-9_.-]*")
-_SUBDIR = re.compile(r"noarch|[a-z0-9]+-[a-z0-9_]+")
 _URL_CHARS = re.compile(r"[A-Za-z0-9._~:/?#\[\]!$&'()*+,;=%-]+")
-_FILE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+!-]*")
 
 
 @dataclass(frozen=True)
@@ -116,12 +112,12 @@ def check_artifact_url(url: str, allowed_hosts: Iterable[str], where: str) -> tu
     if parts.query or parts.fragment:
         raise PayloadError(f"{where}: must not have a query string or a fragment")
     subdir, filename = target.parent, target.filename
-    if not _SUBDIR.fullmatch(subdir):
+    if not is_subdir(subdir):
         raise PayloadError(
             f"{where}: the path must end with <subdir>/<file>; {subdir!r} is not a conda "
             "subdir (e.g. linux-64, noarch)"
         )
-    if not filename.endswith(ARTIFACT_EXTENSIONS) or not _FILE.fullmatch(filename):
+    if split_filename(filename) is None:
         raise PayloadError(
             f"{where}: the file name {_shown(filename)} must be <name>-<version>-<build>"
             " followed by .conda or .tar.bz2"
@@ -209,20 +205,10 @@ def parse_event(document: Any, allowed_hosts: Iterable[str]) -> ArtifactEvent:
     )
 
 
-def load_event(path: str | Path, allowed_hosts: Iterable[str]) -> ArtifactEvent:
+def load_event(path: str | os.PathLike[str], allowed_hosts: Iterable[str]) -> ArtifactEvent:
     """Read the event file (``$GITHUB_EVENT_PATH``) and check it; no network is touched."""
-    where = str(path)
-    try:
-        with Path(path).open("rb") as fh:
-            raw = fh.read(MAX_EVENT_BYTES + 1)
-    except OSError as exc:
-        raise PayloadError(f"{where}: cannot read the event file: {exc.strerror or exc}") from exc
-    if len(raw) > MAX_EVENT_BYTES:
-        raise PayloadError(f"{where}: the event file is larger than {MAX_EVENT_BYTES} bytes")
-    try:
-        document = json.loads(raw)
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-        raise PayloadError(f"{where}: not valid JSON: {exc}") from exc
+    where = os.fspath(path)
+    document = read_json(path, PayloadError, "the event file", max_bytes=MAX_EVENT_BYTES)
     try:
         return parse_event(document, allowed_hosts)
     except PayloadError as exc:

@@ -1,0 +1,57 @@
+"""Untrusted text in reports: the one escaping renderer for terminals, Markdown and annotations.
+
+Paths, names and messages come from hostile archives and payloads. Every
+report (terminal, job summary, feedstock issue, pull request body, scan
+tables) renders them through these functions, never by hand.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+#: Characters that start Markdown syntax; escaped in untrusted text (names, messages).
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+!|~])")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+#: Unicode categories that never belong in a name: controls, surrogates, line separators.
+BAD_CATEGORIES = frozenset({"Cc", "Cs", "Zl", "Zp"})
+
+
+def display_path(name: str) -> str:
+    """``name`` made safe for reports and logs: control characters and non-UTF-8 bytes escaped."""
+    if name.isprintable():
+        return name
+    out = []
+    for char in name:
+        code = ord(char)
+        if 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8 (surrogateescape)
+            out.append(f"\\x{code - 0xDC00:02x}")
+        elif unicodedata.category(char) in BAD_CATEGORIES:
+            out.append(char.encode("unicode_escape", "backslashreplace").decode("ascii"))
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def md_text(text: str) -> str:
+    """Untrusted text as inert Markdown: one line, syntax escaped, no @mention."""
+    text = _MD_SPECIAL.sub(r"\\\1", _CONTROL.sub(" ", text))
+    return text.replace("@", "@\u200b")
+
+
+def md_code(text: str) -> str:
+    """Untrusted text as one inline code span (no backtick or line break can end it).
+
+    Control characters are shown escaped (``display_path``), as in every report.
+    """
+    return "`" + display_path(text).replace("`", "'") + "`"
+
+
+def md_cell(text: str) -> str:
+    """Untrusted text as a code span inside a Markdown table cell (``|`` cannot end the cell)."""
+    return md_code(text).replace("|", "\\|")
+
+
+def shorten(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, ``...`` marking the cut."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."

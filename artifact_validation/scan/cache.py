@@ -1,0 +1,135 @@
+"""The file-list cache: file lists read from artifacts, kept so a filter change re-reads nothing."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import tempfile
+import time
+import zlib
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+
+#: A complete run compacts the file-list cache once it has more segments than this.
+MAX_CACHE_SEGMENTS = 64
+
+
+class FileListCache:
+    """File lists read from artifacts, as gzip-compressed JSON-lines segments in one directory.
+
+    ``add`` buffers; ``flush`` writes the buffer as one new segment, atomically
+    (a killed run leaves whole segments only). A damaged segment is skipped as
+    a cache miss: the build is simply read again. ``compact`` rewrites the live
+    entries into one segment and removes the rest.
+    """
+
+    SUFFIX = ".jsonl.gz"
+
+    def __init__(self, directory: str | os.PathLike[str]) -> None:
+        self.directory = Path(directory)
+        self._pending: list[bytes] = []
+        self._sequence = 0
+        #: segments that could not be read to the end (their tail was a cache miss)
+        self.damaged = 0
+
+    def segments(self) -> list[Path]:
+        """The segment files, oldest first."""
+        if not self.directory.is_dir():
+            return []
+        return sorted(p for p in self.directory.glob(f"*{self.SUFFIX}") if p.name[0] != ".")
+
+    def remove_leftovers(self) -> None:
+        """Delete half-written segments a killed run left behind (they were never renamed)."""
+        if self.directory.is_dir():
+            for leftover in self.directory.glob(".*.tmp"):
+                leftover.unlink(missing_ok=True)
+
+    def add(self, key: str, name: str, paths: Sequence[str]) -> None:
+        """Buffer the file list of build ``key`` (named ``name``) for the next ``flush``."""
+        line = json.dumps([key, name, list(paths)], separators=(",", ":"))  # ASCII, one line
+        self._pending.append(line.encode("ascii") + b"\n")
+
+    @property
+    def pending(self) -> int:
+        """How many file lists wait for the next flush."""
+        return len(self._pending)
+
+    def flush(self) -> None:
+        """Write the buffered file lists as a new segment (nothing when the buffer is empty)."""
+        if not self._pending:
+            return
+        self._write_segment(self._pending)
+        self._pending = []
+
+    def _write_segment(self, lines: Iterable[bytes]) -> Path:
+        """Stream ``lines`` into a new segment: a temporary file, fsynced, renamed into place."""
+        self._sequence += 1
+        name = f"{time.time_ns():020d}-{os.getpid()}-{self._sequence:06d}{self.SUFFIX}"
+        self.directory.mkdir(parents=True, exist_ok=True)
+        path = self.directory / name
+        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=self.directory)
+        try:
+            with os.fdopen(fd, "wb") as raw:
+                with gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=6, mtime=0) as gz:
+                    for line in lines:
+                        gz.write(line)
+                raw.flush()
+                os.fsync(raw.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return path
+
+    def _lines(self, segment: Path) -> Iterator[tuple[str, bytes]]:
+        try:
+            with gzip.open(segment, "rb") as gz:
+                for line in gz:
+                    # Keys are <subdir>/<stem>: no quote or backslash can occur in them.
+                    end = line.find(b'"', 2)
+                    if line.startswith(b'["') and end > 2:
+                        yield line[2:end].decode("ascii", "replace"), line
+        except (OSError, EOFError, zlib.error, ValueError):
+            self.damaged += 1
+
+    def entries(self, keys: set[str]) -> Iterator[tuple[str, str, tuple[str, ...]]]:
+        """``(key, name, paths)`` for each of ``keys`` the cache holds, each once (newest wins
+        is not needed: a build's file list never changes)."""
+        wanted = set(keys)
+        for segment in self.segments():
+            for key, line in self._lines(segment):
+                if key not in wanted:
+                    continue
+                try:
+                    doc = json.loads(line)
+                    _, name, paths = doc
+                except (ValueError, TypeError):
+                    continue
+                if not isinstance(name, str) or not isinstance(paths, list):
+                    continue
+                if not all(isinstance(p, str) for p in paths):
+                    continue
+                wanted.discard(key)
+                yield key, name, tuple(paths)
+                if not wanted:
+                    return
+
+    def compact(self, live: set[str]) -> None:
+        """Rewrite the entries of ``live`` builds into one segment; drop every other segment."""
+        self.flush()
+        old = self.segments()
+        if len(old) <= 1:
+            return
+        seen: set[str] = set()
+
+        def kept() -> Iterator[bytes]:
+            for segment in old:
+                for key, line in self._lines(segment):
+                    if key in live and key not in seen:
+                        seen.add(key)
+                        yield line if line.endswith(b"\n") else line + b"\n"
+
+        self._write_segment(kept())
+        for segment in old:
+            segment.unlink(missing_ok=True)

@@ -1,0 +1,146 @@
+"""Tests of ``mark_broken.py`` against the local fake GitHub API (issue 7 §2)."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from artifact_validation.core import UsageError
+from artifact_validation.scan import BrokenRequest, load_invalid, plan_requests
+from tests.support.cli import run_script
+from tests.support.fake_api import FakeApi
+
+REPO = "conda-forge/admin-requests"
+
+INVALID = {
+    "foo": {
+        "linux-64/foo-1.0-h0_0.conda": {"openssl": ["include/openssl/ssl.h"]},
+        "osx-64/foo-1.0-h0_0.tar.bz2": {"openssl": ["include/openssl/ssl.h"]},
+    },
+    "bar": {"noarch/bar-2.0-py_0.conda": {"certifi.python.generated": ["site-packages/certifi"]}},
+    "baz": {"win-64/baz-3-0.tar.bz2": {"openssl": ["Library/bin/openssl.exe"]}},
+}
+
+
+def run(tmp_path: Path, api: FakeApi, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        "GITHUB_API_URL": api.github_url,
+        "GITHUB_TOKEN": "t0ken",
+        "AV_RETRY_BACKOFF": "0",
+        "FEEDSTOCK_OUTPUTS_URL": api.registry_url,
+    }
+    return run_script(
+        "mark_broken.py", *args,
+        "--invalid", tmp_path / "invalid.yaml", "--prs", tmp_path / "prs.yaml", "--repo", REPO,
+        env=env, cwd=tmp_path,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def invalid_file(tmp_path: Path) -> Path:
+    path = tmp_path / "invalid.yaml"
+    path.write_text(yaml.safe_dump(INVALID))
+    return path
+
+
+def writes(api: FakeApi) -> list[str]:
+    return [f"{r.method} {r.path}" for r in api.requests if r.method in ("POST", "PUT", "PATCH")]
+
+
+def test_first_run_opens_prs_and_records_them(tmp_path, fake_api, invalid_file) -> None:
+    """A first run opens one PR per package name with the admin-requests file, and records it."""
+    proc = run(tmp_path, fake_api, "--max-prs", "10")
+    assert proc.returncode == 0, proc.stderr
+    repo = fake_api.github_repo(REPO)
+    assert len(repo.pulls) == 3
+    foo = BrokenRequest("foo", tuple(sorted(INVALID["foo"])), INVALID["foo"])
+    content = repo.files[(foo.branch, foo.path)].decode()
+    assert yaml.safe_load(content) == {"action": "broken", "packages": sorted(INVALID["foo"])}
+    pull = next(p for p in repo.pulls if p["head"]["ref"] == foo.branch)
+    assert "include/openssl/ssl.h" in pull["body"] and "`openssl`" in pull["body"]
+    assert "@conda-forge/foo" in pull["body"]
+    recorded = yaml.safe_load((tmp_path / "prs.yaml").read_text())
+    assert set(recorded) == {a for arts in INVALID.values() for a in arts}
+    assert recorded["linux-64/foo-1.0-h0_0.conda"]["head_branch"] == foo.branch
+    assert recorded["linux-64/foo-1.0-h0_0.conda"]["number"] == pull["number"]
+
+
+def test_pr_mentions_the_registered_feedstock_team(tmp_path, fake_api, invalid_file) -> None:
+    """The PR body mentions the team of the feedstock that the ownership registry names."""
+    fake_api.register_output("foo", ["foo-tools"])
+    assert run(tmp_path, fake_api, "--max-prs", "10").returncode == 0
+    pull = next(p for p in fake_api.github_repo(REPO).pulls if p["head"]["ref"].startswith("foo-"))
+    assert "@conda-forge/foo-tools" in pull["body"] and "@conda-forge/foo " not in pull["body"]
+
+
+def test_second_run_opens_nothing(tmp_path, fake_api, invalid_file) -> None:
+    """Re-running with every artifact recorded sends no write request at all."""
+    assert run(tmp_path, fake_api).returncode == 0
+    before = len(writes(fake_api))
+    proc = run(tmp_path, fake_api)
+    assert proc.returncode == 0, proc.stderr
+    assert len(writes(fake_api)) == before
+    assert len(fake_api.github_repo(REPO).pulls) == 3
+
+
+def test_max_prs_caps_and_next_run_continues(tmp_path, fake_api, invalid_file) -> None:
+    """--max-prs 1 opens one PR; the next run opens the next one."""
+    assert run(tmp_path, fake_api, "--max-prs", "1").returncode == 0
+    assert len(fake_api.github_repo(REPO).pulls) == 1
+    assert run(tmp_path, fake_api, "--max-prs", "1").returncode == 0
+    assert len(fake_api.github_repo(REPO).pulls) == 2
+
+
+def test_dry_run_sends_no_write(tmp_path, fake_api, invalid_file) -> None:
+    """--dry-run prints the PRs it would open and changes nothing anywhere."""
+    proc = run(tmp_path, fake_api, "--dry-run")
+    assert proc.returncode == 0, proc.stderr
+    assert fake_api.requests == []
+    assert not (tmp_path / "prs.yaml").exists()
+    assert "would open" in proc.stderr and "action: broken" in proc.stderr
+
+
+def test_existing_branch_is_never_reused(tmp_path, fake_api, invalid_file) -> None:
+    """A branch that already exists gets no second PR; its open PR is recorded instead."""
+    assert run(tmp_path, fake_api, "--max-prs", "10").returncode == 0
+    (tmp_path / "prs.yaml").unlink()  # records lost: the branches still exist on GitHub
+    proc = run(tmp_path, fake_api)
+    assert proc.returncode == 0, proc.stderr
+    assert len(fake_api.github_repo(REPO).pulls) == 3
+    assert len(yaml.safe_load((tmp_path / "prs.yaml").read_text())) == 4
+
+
+def test_api_failure_fails_closed_without_recording(tmp_path, fake_api, invalid_file) -> None:
+    """A PR creation answered 502 on every retry exits 3 and records no PR that was not opened."""
+    fake_api.fail("POST", "/github/repos/*/pulls", 502, times=None)
+    proc = run(tmp_path, fake_api)
+    assert proc.returncode == 3
+    assert "502" in proc.stderr
+    prs = tmp_path / "prs.yaml"
+    assert not prs.exists() or not yaml.safe_load(prs.read_text())
+
+
+def test_transient_502_is_retried(tmp_path, fake_api, invalid_file) -> None:
+    """Two 502 answers, then success: the PRs are opened all the same."""
+    fake_api.fail("POST", "/github/repos/*/pulls", 502, times=2)
+    proc = run(tmp_path, fake_api)
+    assert proc.returncode == 0, proc.stderr
+    assert len(fake_api.github_repo(REPO).pulls) == 3
+
+
+def test_plan_groups_by_name_and_skips_recorded() -> None:
+    """Planning groups artifacts by package and leaves recorded artifacts out."""
+    plan = plan_requests(INVALID, {"noarch/bar-2.0-py_0.conda": {"number": 1}})
+    assert [(r.name, len(r.artifacts)) for r in plan] == [("baz", 1), ("foo", 2)]
+    assert plan[1].path == f"requests/foo-{plan[1].short_hash}.yml"
+
+
+def test_malformed_invalid_file_is_a_usage_error(tmp_path: Path) -> None:
+    """An invalid-packages file of the wrong shape is a clear error (exit 2), not a PR."""
+    bad = tmp_path / "invalid.yaml"
+    bad.write_text(yaml.safe_dump({"foo": {"linux-64/foo.conda": {"bad_paths": {"x": ["y"]}}}}))
+    with pytest.raises(UsageError, match="list of paths"):
+        load_invalid(bad)

@@ -1,0 +1,143 @@
+"""Tests of the workflows and the composite action: hygiene rules, and the action's script run."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.support.builders import build_package
+from tests.support.paths import ROOT
+
+WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+ACTION = ROOT / "action.yml"
+PINNED = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
+
+
+def load(path: Path) -> dict[str, Any]:
+    """A workflow or action as YAML (YAML 1.1 reads the ``on`` key as True: renamed back)."""
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if True in doc:
+        doc["on"] = doc.pop(True)
+    return doc
+
+
+def steps_of(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every step of every job (or of the composite action)."""
+    if "runs" in doc:
+        return list(doc["runs"]["steps"])
+    return [step for job in doc["jobs"].values() for step in job.get("steps", [])]
+
+
+@pytest.mark.parametrize("path", [*WORKFLOWS, ACTION], ids=lambda p: p.name)
+def test_run_scripts_never_interpolate_expressions(path: Path) -> None:
+    """No ``${{ }}`` inside a run: script; event data and inputs arrive through env:."""
+    for step in steps_of(load(path)):
+        assert "${{" not in step.get("run", ""), (path.name, step.get("name"))
+
+
+@pytest.mark.parametrize("path", [*WORKFLOWS, ACTION], ids=lambda p: p.name)
+def test_actions_are_pinned_by_sha(path: Path) -> None:
+    """Every remote action is pinned by a full commit SHA with a ``# vX`` comment."""
+    text = path.read_text(encoding="utf-8")
+    for step in steps_of(load(path)):
+        uses = step.get("uses")
+        if uses and not uses.startswith(("./", "$/")):
+            assert PINNED.match(uses), uses
+            assert re.search(re.escape(uses) + r" # v\d", text), f"{uses} lacks a # vX comment"
+            if uses.startswith("actions/checkout@"):
+                assert step["with"]["persist-credentials"] is False
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_jobs_have_least_privilege_and_timeouts(path: Path) -> None:
+    """Workflow-level permissions are empty (or absent); each job sets its own and a timeout."""
+    doc = load(path)
+    assert doc.get("permissions", {}) == {}, "workflow-level permissions must be {}"
+    for name, job in doc["jobs"].items():
+        assert "permissions" in job, f"job {name} lacks permissions:"
+        if "uses" not in job:  # a reusable-workflow call takes its timeout from the callee
+            assert "timeout-minutes" in job, f"job {name} lacks timeout-minutes"
+
+
+def test_validate_artifact_workflow_contract() -> None:
+    """Triggers, per-artifact concurrency, secrets through env:, the failure notifier job."""
+    doc = load(ROOT / ".github" / "workflows" / "validate-artifact.yml")
+    assert doc["on"]["repository_dispatch"]["types"] == ["validate-artifact"]
+    inputs = doc["on"]["workflow_dispatch"]["inputs"]
+    assert {"artifact_url", "md5", "sha256", "feedstock", "git_sha"} <= set(inputs)
+    assert "artifact_url" in doc["concurrency"]["group"]
+    run_step = next(s for s in steps_of(doc) if s.get("id") == "validate")
+    assert "validate_event.py" in run_step["run"] and "$GITHUB_EVENT_PATH" in run_step["run"]
+    assert run_step["env"]["PROD_BINSTAR_TOKEN"] == "${{ secrets.PROD_BINSTAR_TOKEN }}"
+    notify = doc["jobs"]["notify-failure"]
+    assert notify["uses"] == "$/.github/workflows/notify-failure.yml"
+    assert "needs.validate.outputs.rc != '1'" in notify["if"]
+
+
+def run_action_script(tmp_path: Path, **inputs: str) -> tuple[int, dict[str, str], Any]:
+    """Run the action's validate step as the runner would (bash, env from the inputs)."""
+    step = next(s for s in steps_of(load(ACTION)) if s.get("id") == "validate")
+    output = tmp_path / "github_output"
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "AV_PYTHON": sys.executable,
+        "ACTION_PATH": str(ROOT),
+        "RUNNER_TEMP": str(tmp_path),
+        "GITHUB_OUTPUT": str(output),
+        "ARTIFACT": "",
+        "MD5": "",
+        "SHA256": "",
+        "SUBDIR": "",
+        "FILTERS": "",
+        **{k.upper(): v for k, v in inputs.items()},
+    }
+    proc = subprocess.run(
+        ["bash", "-e", "-c", step["run"]], env=env, capture_output=True, text=True, check=False
+    )
+    outputs = dict(line.split("=", 1) for line in output.read_text().splitlines())
+    report = json.loads(Path(outputs["report"]).read_text() or "null")
+    return proc.returncode, outputs, report
+
+
+def test_action_passes_a_clean_artifact(tmp_path: Path) -> None:
+    """A clean local artifact with its md5: exit 0, valid=true and the JSON report."""
+    path = build_package(tmp_path / "linux-64", "foo", {"lib/libfoo.so": b"foo"})
+    md5 = hashlib.md5(path.read_bytes(), usedforsecurity=False).hexdigest()
+    rc, outputs, report = run_action_script(tmp_path, artifact=str(path), md5=md5)
+    assert rc == 0 and outputs["valid"] == "true"
+    assert report["valid"] is True and report["md5"] == md5
+
+
+def test_action_fails_a_clobbering_artifact(tmp_path: Path) -> None:
+    """An artifact shipping OpenSSL headers: exit 1, valid=false, AV201 in the report."""
+    files = {"include/openssl/ssl.h": b"/* */"}
+    path = build_package(tmp_path / "linux-64", "foo", files)
+    rc, outputs, report = run_action_script(tmp_path, artifact=str(path))
+    assert rc == 1 and outputs["valid"] == "false"
+    assert [f["code"] for f in report["findings"]] == ["AV201"]
+
+
+def test_action_uses_the_given_filters(tmp_path: Path) -> None:
+    """`filters` (one dir per line) replaces the default filters."""
+    filters = tmp_path / "filters"
+    filters.mkdir()
+    (filters / "foo.yaml").write_text("files: [lib/libfoo.so]\nallowed: [other]\n")
+    path = build_package(tmp_path / "linux-64", "foo", {"lib/libfoo.so": b"foo"})
+    rc, outputs, report = run_action_script(tmp_path, artifact=str(path), filters=f"\n{filters}\n")
+    assert rc == 1 and report["violations"][0]["filter"] == "foo"
+
+
+def test_action_refuses_a_wrong_md5(tmp_path: Path) -> None:
+    """A wrong md5 is AV101: exit 1 and valid=false."""
+    path = build_package(tmp_path / "noarch", "foo", {"site-packages/foo.py": b""}, subdir="noarch")
+    rc, outputs, report = run_action_script(tmp_path, artifact=str(path), md5="0" * 32)
+    assert rc == 1 and outputs["valid"] == "false"
+    assert "AV101" in [f["code"] for f in report["findings"]]

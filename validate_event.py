@@ -1,0 +1,76 @@
+"""The validate-artifact worker: validate the artifact an event announces, report, publish.
+
+Reads a GitHub event (``$GITHUB_EVENT_PATH``): a ``repository_dispatch`` from
+the copy service or a ``workflow_dispatch`` re-run. Exit codes: 0 valid (and
+published when asked), 1 invalid, 2 bad usage / payload / filters,
+3 could not validate, publish or report.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from cli_common import add_filters_arg, filter_dirs, retry_policy_from_env, run_main
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (``docs`` checks its examples against it)."""
+    parser = argparse.ArgumentParser(prog="validate_event.py", description=__doc__.splitlines()[0])
+    parser.add_argument("event", metavar="EVENT.json", help="a GitHub event ($GITHUB_EVENT_PATH)")
+    parser.add_argument("--copy", action="store_true", help="copy a valid artifact to production")
+    parser.add_argument("--issue-owner", default="conda-forge", help="owner of the feedstocks")
+    parser.add_argument("--from-owner", default="cf-staging", help="anaconda.org staging owner")
+    parser.add_argument("--to-owner", default="conda-forge", help="anaconda.org production owner")
+    parser.add_argument(
+        "--report", default="validation-report.json", metavar="PATH", help="JSON report file"
+    )
+    parser.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="HOST",
+        help="also allow downloads from HOST; repeatable (also $VALIDATE_ALLOWED_HOSTS)",
+    )
+    add_filters_arg(parser)
+    parser.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+
+    def body() -> int:
+        # Imported here: the worker pulls in ghapi and requests; --help needs neither.
+        from artifact_validation.worker.worker import Options, run_event_file  # noqa: PLC0415
+
+        options = Options(
+            copy=args.copy,
+            issue_owner=args.issue_owner,
+            from_owner=args.from_owner,
+            to_owner=args.to_owner,
+            report_path=Path(args.report),
+        )
+        outcome = run_event_file(
+            args.event,
+            options,
+            os.environ,
+            filter_dirs(args.filters),
+            extra_hosts=args.allow_host,
+            retry=retry_policy_from_env(),
+        )
+        for warning in outcome.event.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
+        print(outcome.render_text(), file=sys.stderr, end="")
+        if args.json:
+            print(json.dumps(outcome.to_json(), indent=2, sort_keys=True))
+        return outcome.exit_code
+
+    return run_main(body)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -6,6 +6,16 @@ May import every layer below it: ``core``, ``services``, ``filters``, ``archive`
 
 from __future__ import annotations
 
+from artifact_validation.scan.admin_requests import (
+    BrokenRequest,
+    MarkBrokenResult,
+    PullRequestApi,
+    load_invalid,
+    load_recorded,
+    mark_broken,
+    plan_requests,
+    save_recorded,
+)
 from artifact_validation.scan.cache import (
     MAX_CACHE_SEGMENTS,
     FileListCache,
@@ -16,16 +26,6 @@ from artifact_validation.scan.keys import (
     filters_fingerprint,
     shard_of,
     stem_of_key,
-)
-from artifact_validation.scan.admin_requests import (
-    BrokenRequest,
-    MarkBrokenResult,
-    PullRequestApi,
-    load_invalid,
-    load_recorded,
-    mark_broken,
-    plan_requests,
-    save_recorded,
 )
 from artifact_validation.scan.merge import (
     merge_states,

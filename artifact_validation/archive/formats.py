@@ -7,9 +7,9 @@ import tarfile
 import zipfile
 
 try:  # Python 3.14+ has zstd in the standard library; conda-package-streaming uses the same pair
-    from compression import zstd  # type: ignore[import-not-found]
+    from compression import zstd
 except ImportError:  # pragma: no cover - depends on the Python version
-    from backports import zstd  # type: ignore[no-redef]
+    from backports import zstd
 
 __all__ = ["PARSE_ERRORS", "zstd"]
 

@@ -105,7 +105,7 @@ def validate_artifact(
             download = fetcher.download(text, tmp)
             tmp.flush()
             contents = read_archive(
-                tmp,  # type: ignore[arg-type]
+                tmp,
                 target.filename,
                 limits=limits,
                 deep=deep,

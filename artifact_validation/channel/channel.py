@@ -141,7 +141,7 @@ class Channel:
         where = self.url_or_path(subdir, "repodata.json")
         if not self.remote:
             try:
-                fh = open(where, "rb")  # noqa: SIM115 - closed below
+                fh: BinaryIO = open(where, "rb")  # noqa: SIM115 - closed below
             except FileNotFoundError as exc:
                 raise UsageError(
                     f"{where}: no repodata.json; pass --subdir for the subdirs the channel has"

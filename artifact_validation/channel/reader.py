@@ -42,7 +42,7 @@ def file_list_from_archive(
     declared = 0
     try:
         members = package_streaming.stream_conda_info(filename, fileobj)
-        with closing(members):  # type: ignore[type-var]
+        with closing(members):
             for tar, member in members:
                 if stop is not None and stop.is_set():
                     raise Cancelled(f"{where}: stopped")

@@ -118,7 +118,5 @@ def parse_repodata(
     for stem in sorted(by_stem):
         files = by_stem[stem]
         names = tuple(sorted(files, key=lambda f: (not f.endswith(".conda"), f)))
-        listing.artifacts.append(
-            Artifact(subdir, stem, name_of_stem(stem), names, files[names[0]])  # type: ignore[arg-type]
-        )
+        listing.artifacts.append(Artifact(subdir, stem, name_of_stem(stem), names, files[names[0]]))
     return listing

@@ -6,7 +6,7 @@ section (what it means, common causes, how to fix).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -132,7 +132,7 @@ def findings_of(code: Code, paths: Iterable[str] = (), detail: str = "") -> list
     return [Finding(code, tuple(display_path(p) for p in paths), display_path(detail))]
 
 
-def examples(items: list[str], limit: int = 3) -> str:
+def examples(items: Sequence[str], limit: int = 3) -> str:
     """The first ``limit`` items joined with ``;``, and how many more there are."""
     head = "; ".join(items[:limit])
     return head + (f"; and {len(items) - limit} more" if len(items) > limit else "")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -145,7 +146,7 @@ def load_filter_file(path: Path) -> Filter:
     return parse_filter(path.name.removesuffix(".yaml"), data, str(path))
 
 
-def filter_paths(dirs: Iterable[str | Path]) -> list[Path]:
+def filter_paths(dirs: Iterable[str | os.PathLike[str]]) -> list[Path]:
     """The filter files in ``dirs`` (``*.yaml`` but the generator config), sorted per dir."""
     paths: list[Path] = []
     for d in dirs:
@@ -156,7 +157,7 @@ def filter_paths(dirs: Iterable[str | Path]) -> list[Path]:
     return paths
 
 
-def load_filters(dirs: Sequence[str | Path]) -> list[Filter]:
+def load_filters(dirs: Sequence[str | os.PathLike[str]]) -> list[Filter]:
     """Load every filter in ``dirs``; two filters with one name are an error.
 
     Raises ``FilterError`` (exit 2) on the first problem: nothing is validated

@@ -69,14 +69,14 @@ def render_summary(summary: Mapping[str, Any], entries: Sequence[NewInvalid]) ->
 
 def report_new_invalid(
     gh: GitHub, repo: str, entries: Sequence[NewInvalid], link: str
-) -> tuple[int, bool] | None:
-    """Open the one ``NEW_INVALID_TITLE`` issue of ``repo``, or comment on it; None when no entries.
+) -> tuple[int, bool]:
+    """Open the one ``NEW_INVALID_TITLE`` issue of ``repo``, or comment on it; (number, created).
 
-    Returns ``(issue number, created)``. Re-running with the same entries adds
-    another comment, never a second issue.
+    Re-running with the same entries adds another comment, never a second
+    issue. ``entries`` must not be empty (there is nothing to report then).
     """
     if not entries:
-        return None
+        raise ValueError("report_new_invalid needs at least one entry")
     return gh.open_or_comment_issue(repo, NEW_INVALID_TITLE, render_new_invalid(entries, link))
 
 

@@ -26,6 +26,9 @@ if TYPE_CHECKING:
     from artifact_validation.services.anaconda import (
         publish as publish,
     )
+    from artifact_validation.services.api import (
+        JsonApi as JsonApi,
+    )
     from artifact_validation.services.download import (
         DEFAULT_ALLOWED_HOSTS as DEFAULT_ALLOWED_HOSTS,
     )
@@ -143,6 +146,7 @@ if TYPE_CHECKING:
 
 #: Public name -> the module that defines it.
 _EXPORTS = {
+    "JsonApi": "api",
     "Anaconda": "anaconda",
     "AttemptFailed": "retry",
     "BOT_EMAIL": "gitpush",
@@ -189,6 +193,7 @@ _EXPORTS = {
 }
 
 __all__ = [
+    "JsonApi",
     "Anaconda",
     "AttemptFailed",
     "BOT_EMAIL",

@@ -8,8 +8,8 @@ from urllib.parse import quote
 
 from artifact_validation.core.errors import ApiError, HttpStatusError
 from artifact_validation.core.findings import Code, Finding
-from artifact_validation.services.http import make_session
-from artifact_validation.services.retry import RetryPolicy, send
+from artifact_validation.services.api import JsonApi
+from artifact_validation.services.retry import RetryPolicy
 
 if TYPE_CHECKING:
     import requests
@@ -33,7 +33,7 @@ class Dist:
     basename: str
 
 
-class Anaconda:
+class Anaconda(JsonApi):
     """The three anaconda.org calls of the copy step, each with retries (then exit 3)."""
 
     def __init__(
@@ -44,10 +44,12 @@ class Anaconda:
         session: requests.Session | None = None,
         timeout: float = 120.0,
     ) -> None:
-        self.api_url = api_url.rstrip("/")
-        self.retry = retry or RetryPolicy()
-        self.session = session or make_session()
-        self.timeout = timeout
+        super().__init__(api_url, retry=retry, session=session, timeout=timeout)
+
+    @property
+    def api_url(self) -> str:
+        """The API base URL."""
+        return self.base_url
 
     def _path(self, owner: str, dist: Dist) -> str:
         subdir, _, filename = dist.basename.partition("/")
@@ -62,21 +64,7 @@ class Anaconda:
         )
 
     def _send(self, method: str, url: str, what: str, token: str, body: Any = None) -> Any:
-        headers = {"Authorization": f"token {token}"} if token else {}
-        response = send(
-            self.session,
-            method,
-            url,
-            what=what,
-            policy=self.retry,
-            headers=headers,
-            json=body,
-            timeout=self.timeout,
-        )
-        try:
-            return response.json() if response.content else None
-        except ValueError:
-            return None
+        return self.call(method, url, what, token=token, body=body)
 
     def copy(self, dist: Dist, from_owner: str, to_owner: str, token: str) -> bool:
         """Copy ``dist`` from ``from_owner`` to ``to_owner``; False if it was already there.

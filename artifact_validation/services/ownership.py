@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from artifact_validation.core.conda import is_package_name
 from artifact_validation.core.errors import ApiError, HttpStatusError
 from artifact_validation.core.findings import Code, Finding
-from artifact_validation.services.http import make_session
-from artifact_validation.services.retry import RetryPolicy, send
+from artifact_validation.services.api import JsonApi
+from artifact_validation.services.retry import RetryPolicy
 
 if TYPE_CHECKING:
     import requests
@@ -30,7 +29,7 @@ def output_path(name: str) -> str:
     return f"outputs/{chars[0]}/{chars[1]}/{chars[2]}/{name}.json"
 
 
-class Registry:
+class Registry(JsonApi):
     """Reads the ownership registry over HTTP, with retries (an unreachable one is exit 3)."""
 
     def __init__(
@@ -41,10 +40,7 @@ class Registry:
         session: requests.Session | None = None,
         timeout: float = 30.0,
     ) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.retry = retry or RetryPolicy()
-        self.session = session or make_session()
-        self.timeout = timeout
+        super().__init__(base_url, retry=retry, session=session, timeout=timeout)
 
     def feedstocks(self, name: str) -> list[str] | None:
         """The feedstocks registered for ``name``, or None when it is not registered (404)."""
@@ -53,17 +49,11 @@ class Registry:
         url = f"{self.base_url}/{quote(output_path(name))}"
         what = f"reading the ownership of {name!r} from {url}"
         try:
-            response = send(
-                self.session, "GET", url, what=what, policy=self.retry, timeout=self.timeout
-            )
+            doc = self.call("GET", url, what, strict=True)
         except HttpStatusError as exc:
             if exc.status == 404:
                 return None
             raise
-        try:
-            doc = json.loads(response.content)
-        except ValueError as exc:
-            raise ApiError(f"{what}: the answer is not JSON") from exc
         feedstocks = doc.get("feedstocks") if isinstance(doc, dict) else None
         if not isinstance(feedstocks, list) or not all(isinstance(f, str) for f in feedstocks):
             raise ApiError(f"{what}: the answer has no 'feedstocks' list of names")

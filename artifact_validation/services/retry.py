@@ -12,7 +12,7 @@ from artifact_validation.core.errors import ApiError, HttpStatusError
 if TYPE_CHECKING:
     import requests
 
-T = TypeVar("T")
+_T = TypeVar("_T")
 
 #: Statuses worth another try even without rate-limit headers (issue 5 §2.5).
 RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
@@ -106,7 +106,7 @@ def channel_policy() -> RetryPolicy:
     return RetryPolicy(attempts=4, backoff=0.5, max_wait=30.0)
 
 
-def with_retries(attempt: Callable[[], T], policy: RetryPolicy, what: str) -> T:
+def with_retries(attempt: Callable[[], _T], policy: RetryPolicy, what: str) -> _T:
     """Run ``attempt`` until it returns, retrying ``AttemptFailed`` as ``policy`` allows.
 
     A final HTTP status raises ``HttpStatusError`` (callers may treat 404 or

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
+from artifact_validation.core import SECRET_ENV_NAMES
 from tests.support.paths import ROOT
 
 #: Variables of the developer's or CI's environment that would change what a script does: the
@@ -15,12 +16,7 @@ from tests.support.paths import ROOT
 _LEAKY_PREFIXES = ("GITHUB_", "RUNNER_", "ACTIONS_")
 _LEAKY_NAMES = frozenset(
     {
-        "GH_TOKEN",
-        "STAGING_BINSTAR_TOKEN",
-        "PROD_BINSTAR_TOKEN",
-        "ADMIN_REQUESTS_TOKEN",
-        "FEEDSTOCK_ISSUES_TOKEN",
-        "FEEDSTOCK_OUTPUTS_TOKEN",
+        *SECRET_ENV_NAMES,
         "VALIDATE_ALLOWED_HOSTS",
         "FEEDSTOCK_OUTPUTS_URL",
         "ANACONDA_API_URL",

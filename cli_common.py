@@ -87,6 +87,17 @@ def add_filters_arg(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_allow_host_arg(parser: argparse.ArgumentParser) -> None:
+    """``--allow-host HOST`` (repeatable): extra download hosts beside the allow-list."""
+    parser.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="HOST",
+        help="also allow downloads from HOST; repeatable (also $VALIDATE_ALLOWED_HOSTS)",
+    )
+
+
 def number(
     kind: Callable[[str], float],
     *,

@@ -24,7 +24,14 @@ from artifact_validation.filters.files import load_filters
 from artifact_validation.filters.matcher import Matcher
 from artifact_validation.services.download import ENV_ALLOWED_HOSTS, Fetcher, allowed_hosts
 from artifact_validation.services.retry import download_policy
-from cli_common import add_filters_arg, filter_dirs, number, retry_policy_from_env, run_main
+from cli_common import (
+    add_allow_host_arg,
+    add_filters_arg,
+    filter_dirs,
+    number,
+    retry_policy_from_env,
+    run_main,
+)
 
 #: Limit flags: (flag, Limits field, parser, help).
 LIMIT_FLAGS: tuple[tuple[str, str, Callable[[str], float], str], ...] = (
@@ -58,13 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="take the subdir from each local artifact's parent directory name",
     )
-    parser.add_argument(
-        "--allow-host",
-        action="append",
-        default=[],
-        metavar="HOST",
-        help=f"also allow downloads from HOST; repeatable (also ${ENV_ALLOWED_HOSTS})",
-    )
+    add_allow_host_arg(parser)
     parser.add_argument(
         "--deep", action="store_true", help="also check every file's sha256 against paths.json"
     )

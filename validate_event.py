@@ -14,7 +14,13 @@ import os
 import sys
 from pathlib import Path
 
-from cli_common import add_filters_arg, filter_dirs, retry_policy_from_env, run_main
+from cli_common import (
+    add_allow_host_arg,
+    add_filters_arg,
+    filter_dirs,
+    retry_policy_from_env,
+    run_main,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,13 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--report", default="validation-report.json", metavar="PATH", help="JSON report file"
     )
-    parser.add_argument(
-        "--allow-host",
-        action="append",
-        default=[],
-        metavar="HOST",
-        help="also allow downloads from HOST; repeatable (also $VALIDATE_ALLOWED_HOSTS)",
-    )
+    add_allow_host_arg(parser)
     add_filters_arg(parser)
     parser.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
     return parser

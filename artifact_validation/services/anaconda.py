@@ -9,10 +9,9 @@ from urllib.parse import quote
 from artifact_validation.core.errors import ApiError, HttpStatusError
 from artifact_validation.core.findings import Code, Finding
 from artifact_validation.services.api import JsonApi
-from artifact_validation.services.retry import RetryPolicy
 
 if TYPE_CHECKING:
-    import requests
+    pass
 
 #: The public API, the default of ``ANACONDA_API_URL``.
 DEFAULT_API_URL = "https://api.anaconda.org"
@@ -36,15 +35,8 @@ class Dist:
 class Anaconda(JsonApi):
     """The three anaconda.org calls of the copy step, each with retries (then exit 3)."""
 
-    def __init__(
-        self,
-        api_url: str = DEFAULT_API_URL,
-        *,
-        retry: RetryPolicy | None = None,
-        session: requests.Session | None = None,
-        timeout: float = 120.0,
-    ) -> None:
-        super().__init__(api_url, retry=retry, session=session, timeout=timeout)
+    default_url = DEFAULT_API_URL
+    default_timeout = 120.0
 
     @property
     def api_url(self) -> str:

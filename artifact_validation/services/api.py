@@ -17,20 +17,27 @@ if TYPE_CHECKING:
 
 
 class JsonApi:
-    """Calls ``base_url`` with retries (then ``ApiError``/``HttpStatusError``, exit 3)."""
+    """Calls ``base_url`` with retries (then ``ApiError``/``HttpStatusError``, exit 3).
+
+    A subclass names its public base URL and timeout in ``default_url`` and
+    ``default_timeout``.
+    """
+
+    default_url = ""
+    default_timeout = 60.0
 
     def __init__(
         self,
-        base_url: str,
+        base_url: str | None = None,
         *,
         retry: RetryPolicy | None = None,
         session: requests.Session | None = None,
-        timeout: float = 60.0,
+        timeout: float | None = None,
     ) -> None:
-        self.base_url = base_url.rstrip("/")
+        self.base_url = (base_url or self.default_url).rstrip("/")
         self.retry = retry or RetryPolicy()
         self.session = session or make_session()
-        self.timeout = timeout
+        self.timeout = timeout if timeout is not None else self.default_timeout
 
     def call(
         self,

@@ -9,10 +9,9 @@ from artifact_validation.core.conda import is_package_name
 from artifact_validation.core.errors import ApiError, HttpStatusError
 from artifact_validation.core.findings import Code, Finding
 from artifact_validation.services.api import JsonApi
-from artifact_validation.services.retry import RetryPolicy
 
 if TYPE_CHECKING:
-    import requests
+    pass
 
 #: The public registry, the default of ``FEEDSTOCK_OUTPUTS_URL``.
 DEFAULT_OUTPUTS_URL = "https://raw.githubusercontent.com/conda-forge/feedstock-outputs/main"
@@ -32,15 +31,8 @@ def output_path(name: str) -> str:
 class Registry(JsonApi):
     """Reads the ownership registry over HTTP, with retries (an unreachable one is exit 3)."""
 
-    def __init__(
-        self,
-        base_url: str = DEFAULT_OUTPUTS_URL,
-        *,
-        retry: RetryPolicy | None = None,
-        session: requests.Session | None = None,
-        timeout: float = 30.0,
-    ) -> None:
-        super().__init__(base_url, retry=retry, session=session, timeout=timeout)
+    default_url = DEFAULT_OUTPUTS_URL
+    default_timeout = 30.0
 
     def feedstocks(self, name: str) -> list[str] | None:
         """The feedstocks registered for ``name``, or None when it is not registered (404)."""

@@ -48,6 +48,9 @@ if TYPE_CHECKING:
         Target as Target,
     )
     from artifact_validation.services.download import (
+        UrlCheck as UrlCheck,
+    )
+    from artifact_validation.services.download import (
         allowed_hosts as allowed_hosts,
     )
     from artifact_validation.services.download import (
@@ -172,6 +175,7 @@ _EXPORTS = {
     "RetryPolicy": "retry",
     "RunContext": "github",
     "Target": "download",
+    "UrlCheck": "download",
     "USER_AGENT": "http",
     "allowed_hosts": "download",
     "channel_policy": "retry",
@@ -219,6 +223,7 @@ __all__ = [
     "RetryPolicy",
     "RunContext",
     "Target",
+    "UrlCheck",
     "USER_AGENT",
     "allowed_hosts",
     "channel_policy",

@@ -88,6 +88,14 @@ class Target:
 
 
 @dataclass(frozen=True)
+class UrlCheck:
+    """A URL checked against the rules: its ``Target``, or why it is refused."""
+
+    target: Target | None = None
+    problem: str = ""
+
+
+@dataclass(frozen=True)
 class Downloaded:
     """What a download wrote: the final URL after redirects, size and hashes of the bytes."""
 
@@ -114,39 +122,41 @@ class Fetcher:
     max_redirects: int = 5
     policy: RetryPolicy = field(default_factory=download_policy)
 
-    def _problem(self, url: str) -> tuple[str, Target | None]:
+    def _check(self, url: str) -> UrlCheck:
         try:
             parts = urlsplit(url)
             host = (parts.hostname or "").lower()
             _ = parts.port  # raises on a malformed port
         except ValueError as exc:
-            return f"not a valid URL ({exc})", None
+            return UrlCheck(problem=f"not a valid URL ({exc})")
         scheme = parts.scheme.lower()
         if scheme not in ("https", "http"):
-            return f"only https URLs are allowed, not {scheme}://", None
+            return UrlCheck(problem=f"only https URLs are allowed, not {scheme}://")
         if not host:
-            return "the URL has no host", None
+            return UrlCheck(problem="the URL has no host")
         if parts.username is not None or parts.password is not None:
-            return "the URL must not carry a user name or password", None
+            return UrlCheck(problem="the URL must not carry a user name or password")
         if host not in self.allowed_hosts:
             allowed = ", ".join(sorted(self.allowed_hosts))
-            return (
-                f"host {host!r} is not on the download allow-list ({allowed}); "
-                "add it with --allow-host or VALIDATE_ALLOWED_HOSTS if it is trusted",
-                None,
+            return UrlCheck(
+                problem=f"host {host!r} is not on the download allow-list ({allowed}); "
+                "add it with --allow-host or VALIDATE_ALLOWED_HOSTS if it is trusted"
             )
         if scheme == "http" and not is_loopback_host(host):
-            return f"plain http is allowed only for loopback hosts; use https://{host}", None
+            return UrlCheck(
+                problem=f"plain http is allowed only for loopback hosts; use https://{host}"
+            )
         segments = parts.path.split("/")
         filename = unquote(segments[-1])
         parent = unquote(segments[-2]) if len(segments) > 1 else ""
-        return "", Target(url, host, filename, parent)
+        return UrlCheck(Target(url, host, filename, parent))
 
     def check_url(self, url: str) -> Target:
         """Check a URL given by the user; ``UsageError`` (exit 2) saying why it is refused."""
-        problem, target = self._problem(url)
+        checked = self._check(url)
+        target = checked.target
         if target is None:
-            raise UsageError(f"{url}: {problem}")
+            raise UsageError(f"{url}: {checked.problem}")
         if not target.filename or any(c in target.filename for c in "/\\\0"):
             raise UsageError(f"{url}: the URL path must end with the artifact's file name")
         return target
@@ -184,7 +194,7 @@ class Fetcher:
             with response:
                 if response.is_redirect:
                     following = urljoin(current, response.headers["Location"])
-                    problem, _ = self._problem(following)
+                    problem = self._check(following).problem
                     if problem:
                         raise FetchError(
                             f"{url}: refusing the redirect to {following[:300]!r}: {problem}"

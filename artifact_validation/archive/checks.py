@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from artifact_validation.archive.install import install_images
 from artifact_validation.archive.manifest import PathType
 from artifact_validation.archive.model import (
     INDEX_JSON,
+    LINK_JSON,
     PATHS_JSON,
     ArchiveContents,
     Expected,
@@ -19,6 +21,7 @@ from artifact_validation.archive.model import (
     MemberKind,
     canonical,
     fold_subdir,
+    is_info,
 )
 from artifact_validation.archive.pathchecks import (
     check_AV501,
@@ -33,6 +36,11 @@ from artifact_validation.archive.pathchecks import (
     check_AV510,
     check_AV511,
     check_AV512,
+    check_AV513,
+    check_AV514,
+    check_AV515,
+    check_AV516,
+    check_AV517,
 )
 from artifact_validation.archive.verdict import Verdict
 from artifact_validation.core.conda import name_of_stem, split_stem
@@ -59,18 +67,36 @@ def check_AV102(contents: ArchiveContents, expected: Expected) -> list[Finding]:
 
 
 def check_AV201(contents: ArchiveContents, expected: Expected) -> list[Violation]:
-    """AV201: every installable path goes through the filters' matcher; returns the violations.
+    """AV201: every path installing the artifact creates goes through the filters' matcher.
 
-    Case-insensitive matching applies when the artifact claims or is published
-    to a ``win-*`` or ``osx-*`` subdir. ``Verdict.add_violations`` turns the
-    violations into the AV201 finding.
+    The members as named (case-insensitively when the artifact claims or is
+    published to a ``win-*`` or ``osx-*`` subdir), then each install image
+    (``install.install_images``): paths resolved through the archive's own
+    symlinks, noarch python relocation and entry points, and for noarch every
+    target platform, case-insensitive ones folded. A path of an image is
+    reported unless its source was already reported for the same filter.
+    ``Verdict.add_violations`` turns the violations into the AV201 finding.
     """
-    if expected.matcher is None or not contents.readable:
+    matcher = expected.matcher
+    if matcher is None or not contents.readable:
         return []
     index = contents.index.index
     name = index.name if index else name_of_stem(contents.stem)
-    paths = (display_path(m.name) for m in contents.installed)
-    return expected.matcher.check(name, fold_subdir(contents, expected), paths)
+    paths = [display_path(m.name) for m in contents.installed]
+    out = matcher.check(name, fold_subdir(contents, expected), paths)
+    flagged = {(v.path, v.filter) for v in out}
+    for image in install_images(contents, expected):
+        installed = [p for p in image.paths if p.path != p.source]
+        found = matcher.check(name, image.subdir, [display_path(p.path) for p in installed])
+        source = {display_path(p.path): display_path(p.source) for p in installed}
+        for violation in found:
+            key = (source.get(violation.path, violation.path), violation.filter)
+            if key not in flagged and (violation.path, violation.filter) not in flagged:
+                flagged.add(key)
+                flagged.add((violation.path, violation.filter))
+                out.append(violation)
+    out.sort(key=lambda v: (v.path, v.filter))
+    return out
 
 
 def check_AV301(contents: ArchiveContents, expected: Expected) -> list[Finding]:
@@ -106,6 +132,50 @@ def check_AV304(contents: ArchiveContents, expected: Expected) -> list[Finding]:
     return [] if index else findings_of(Code.AV304, [INDEX_JSON], problem)
 
 
+def check_AV305(contents: ArchiveContents, expected: Expected) -> list[Finding]:
+    """AV305: the .conda ZIP is not laid out canonically, so two readers can see two packages.
+
+    ``zipfile`` reads the central directory, streaming readers walk the local
+    headers from offset 0: both must describe the same members, with nothing
+    before, between or after them, and no archive comment.
+    """
+    if not contents.zip_layout:
+        return []
+    return findings_of(Code.AV305, detail=examples(contents.zip_layout))
+
+
+def check_AV306(contents: ArchiveContents, expected: Expected) -> list[Finding]:
+    """AV306: ``info/`` members in the pkg component of a .conda.
+
+    Both components are extracted into one directory, so these add to or
+    replace the metadata that was checked (``info/link.json``, ``info/paths.json``).
+    """
+    return findings_of(Code.AV306, contents.pkg_info) if contents.pkg_info else []
+
+
+def check_AV307(contents: ArchiveContents, expected: Expected) -> list[Finding]:
+    """AV307: ``info`` or a parent of a metadata member is not a real directory.
+
+    ``info -> bin`` lands ``info/openssl`` in ``bin/`` at extraction.
+    """
+    kinds: dict[str, MemberKind] = {}
+    for m in contents.members:
+        kinds.setdefault(m.name, m.kind)
+    bad = set()
+    for m in contents.members:
+        if not is_info(m.name):
+            continue
+        parts = m.name.split("/")
+        for i in range(1, len(parts)):
+            parent = "/".join(parts[:i])
+            kind = kinds.get(parent)
+            if kind is not None and kind != MemberKind.DIR:
+                bad.add(parent)
+    if kinds.get("info", MemberKind.DIR) != MemberKind.DIR:
+        bad.add("info")
+    return findings_of(Code.AV307, bad) if bad else []
+
+
 def check_AV401(contents: ArchiveContents, expected: Expected) -> list[Finding]:
     """AV401: ``<name>-<version>-<build>`` from index.json differs from the file name."""
     index = contents.index.index
@@ -139,27 +209,45 @@ def check_AV403(contents: ArchiveContents, expected: Expected) -> list[Finding]:
     return findings_of(Code.AV403, detail=f"noarch: {index.noarch} but subdir {index.subdir!r}")
 
 
+def _listed(contents: ArchiveContents) -> dict[str, PathType] | None:
+    """What conda links, by path: paths.json, else info/files (whose entries have no type)."""
+    entries = contents.manifest.entries
+    if entries is not None:
+        return {p: e.path_type for p, e in entries.items()}
+    if contents.manifest.problem or contents.files_list is None:
+        return None
+    return dict.fromkeys(contents.files_list, PathType.HARDLINK)
+
+
+def _which(contents: ArchiveContents) -> str:
+    return "info/paths.json" if contents.manifest.entries is not None else "info/files"
+
+
 def check_AV601(contents: ArchiveContents, expected: Expected) -> list[Finding]:
-    """AV601: info/paths.json lists a path the archive lacks (skipped for a damaged archive)."""
-    manifest = contents.manifest.entries
-    if manifest is None or contents.corrupt:
+    """AV601: the manifest (paths.json, else info/files) lists a path the archive lacks.
+
+    Skipped for a damaged archive (AV302 says more).
+    """
+    listed = _listed(contents)
+    if listed is None or contents.corrupt:
         return []
     files = {m.name for m in contents.installed}
     bad = [
         p
-        for p, e in manifest.items()
-        if (p not in contents.entries if e.path_type == PathType.DIRECTORY else p not in files)
+        for p, kind in listed.items()
+        if (p not in contents.entries if kind == PathType.DIRECTORY else p not in files)
     ]
-    return findings_of(Code.AV601, bad) if bad else []
+    return findings_of(Code.AV601, bad, _which(contents)) if bad else []
 
 
 def check_AV602(contents: ArchiveContents, expected: Expected) -> list[Finding]:
-    """AV602: the archive installs a file or link that info/paths.json does not list."""
-    manifest = contents.manifest.entries
-    if manifest is None:
+    """AV602: the archive installs a file or link the manifest (paths.json, else info/files)
+    does not list."""
+    listed = _listed(contents)
+    if listed is None:
         return []
-    bad = [m.name for m in contents.installed if m.name not in manifest]
-    return findings_of(Code.AV602, bad) if bad else []
+    bad = [m.name for m in contents.installed if m.name not in listed]
+    return findings_of(Code.AV602, bad, _which(contents)) if bad else []
 
 
 def _contents(contents: ArchiveContents) -> dict[str, Member]:
@@ -208,6 +296,37 @@ def check_AV604(contents: ArchiveContents, expected: Expected) -> list[Finding]:
     return findings_of(Code.AV604, bad) if bad else []
 
 
+def check_AV606(contents: ArchiveContents, expected: Expected) -> list[Finding]:
+    """AV606: a paths.json ``path_type`` that is not what the member is.
+
+    ``softlink`` for a regular file (or ``hardlink`` for a symlink) makes conda
+    link something other than what was checked.
+    """
+    entries = contents.manifest.entries
+    if entries is None:
+        return []
+    bad = []
+    for m in contents.members:
+        entry = entries.get(m.name)
+        if entry is None:
+            continue
+        is_link = m.kind == MemberKind.SYMLINK
+        if (entry.path_type == PathType.SOFTLINK) != is_link and m.kind != MemberKind.DIR:
+            bad.append(f"{m.name}: paths.json says {entry.path_type}, the archive has a {m.kind}")
+        elif entry.path_type == PathType.DIRECTORY and m.kind != MemberKind.DIR:
+            bad.append(f"{m.name}: paths.json says directory, the archive has a {m.kind}")
+    if not bad:
+        return []
+    bad.sort()
+    return findings_of(Code.AV606, [b.partition(": ")[0] for b in bad], examples(bad))
+
+
+def check_AV608(contents: ArchiveContents, expected: Expected) -> list[Finding]:
+    """AV608: info/link.json is present but not the shape conda reads (its entry points)."""
+    problem = contents.link.problem
+    return findings_of(Code.AV608, [LINK_JSON], problem) if problem else []
+
+
 def check_AV605(contents: ArchiveContents, expected: Expected) -> list[Finding]:
     """AV605: info/paths.json is present but not valid JSON of the paths.json shape."""
     problem = contents.manifest.problem
@@ -222,6 +341,9 @@ CHECKS: tuple[Check, ...] = (
     check_AV302,
     check_AV303,
     check_AV304,
+    check_AV305,
+    check_AV306,
+    check_AV307,
     check_AV401,
     check_AV402,
     check_AV403,
@@ -237,11 +359,18 @@ CHECKS: tuple[Check, ...] = (
     check_AV510,
     check_AV511,
     check_AV512,
+    check_AV513,
+    check_AV514,
+    check_AV515,
+    check_AV516,
+    check_AV517,
     check_AV601,
     check_AV602,
     check_AV603,
     check_AV604,
     check_AV605,
+    check_AV606,
+    check_AV608,
 )
 
 

@@ -14,15 +14,17 @@ from enum import StrEnum
 from functools import cached_property
 from typing import TYPE_CHECKING, NamedTuple
 
-from artifact_validation.archive.manifest import Manifest
+from artifact_validation.archive.manifest import Manifest, parse_files
 from artifact_validation.core.conda import is_case_insensitive, is_windows, strip_suffix
 from artifact_validation.core.errors import describe
 
 if TYPE_CHECKING:
     from artifact_validation.filters.matcher import Matcher
 
-#: Metadata members whose bytes the checks read (AV303, AV304, AV6xx).
+#: Metadata members whose bytes the checks read (AV303, AV304, AV6xx, the install image).
 INDEX_JSON, PATHS_JSON = "info/index.json", "info/paths.json"
+FILES, LINK_JSON = "info/files", "info/link.json"
+METADATA = frozenset({INDEX_JSON, PATHS_JSON, FILES, LINK_JSON})
 
 
 class MemberKind(StrEnum):
@@ -108,6 +110,46 @@ def parse_index(data: bytes | None) -> IndexResult:
     )
 
 
+class EntryPoint(NamedTuple):
+    """A noarch python entry point of ``info/link.json``: ``command = module:function``."""
+
+    command: str
+    target: str
+
+
+@dataclass(frozen=True)
+class LinkResult:
+    """``info/link.json`` decoded: its entry points, or why it is unusable (``problem``)."""
+
+    entry_points: tuple[EntryPoint, ...] = ()
+    problem: str = ""
+
+
+def parse_link(data: bytes | None) -> LinkResult:
+    """The entry points of ``info/link.json`` (none when it is absent), as conda reads them."""
+    if data is None:
+        return LinkResult()
+    try:
+        doc = json.loads(data)
+    except (ValueError, RecursionError) as exc:
+        return LinkResult((), f"not valid JSON: {describe(exc, 200)}")
+    noarch = doc.get("noarch") if isinstance(doc, dict) else None
+    if noarch is None:
+        return LinkResult()
+    raw = noarch.get("entry_points", []) if isinstance(noarch, dict) else None
+    if not isinstance(raw, list):
+        return LinkResult((), "'noarch.entry_points' must be a list")
+    out = []
+    for i, item in enumerate(raw):
+        # conda splits "cmd = module:func" at the last ':' and then at the last '='
+        left, colon, _ = item.rpartition(":") if isinstance(item, str) else ("", "", "")
+        command, equals, module = left.rpartition("=")
+        if not (colon and equals):
+            return LinkResult((), f"entry_points[{i}] is not 'command = module:function'")
+        out.append(EntryPoint(command.strip(), item[len(left) - len(module) :].strip()))
+    return LinkResult(tuple(out))
+
+
 @dataclass(frozen=True)
 class ArchiveContents:
     """What one pass over an artifact found (see ``reader.read_archive``)."""
@@ -126,6 +168,15 @@ class ArchiveContents:
     corrupt: tuple[str, ...] = ()
     #: whether member contents were hashed (``--deep``, AV604)
     deep: bool = False
+    #: the bytes of info/files and info/link.json, when the archive has them
+    files_bytes: bytes | None = None
+    link_bytes: bytes | None = None
+    #: AV515: names over ``MAX_NAME_BYTES`` or ``MAX_NAME_DEPTH``, shortened (never stored whole)
+    oversized: tuple[str, ...] = ()
+    #: AV306: ``info/`` members inside the pkg component of a .conda
+    pkg_info: tuple[str, ...] = ()
+    #: AV305: where the .conda ZIP layout is not canonical
+    zip_layout: tuple[str, ...] = ()
 
     @property
     def readable(self) -> bool:
@@ -141,6 +192,21 @@ class ArchiveContents:
     def index(self) -> IndexResult:
         """The checked index.json identity, or why it is unusable."""
         return parse_index(self.index_bytes)
+
+    @cached_property
+    def link(self) -> LinkResult:
+        """The noarch entry points of info/link.json, or why it is unusable."""
+        return parse_link(self.link_bytes)
+
+    @cached_property
+    def files_list(self) -> tuple[str, ...] | None:
+        """info/files as conda reads it (None when absent or not UTF-8)."""
+        if self.files_bytes is None:
+            return None
+        try:
+            return tuple(canonical(p) for p in parse_files(self.files_bytes))
+        except ValueError:
+            return None
 
     @cached_property
     def installed(self) -> tuple[Member, ...]:
@@ -181,13 +247,13 @@ def subdirs(contents: ArchiveContents, expected: Expected) -> set[str]:
 
 
 def windows_rules(contents: ArchiveContents, expected: Expected) -> bool:
-    """Whether Windows naming rules apply (a ``win-*`` subdir)."""
-    return any(is_windows(s) for s in subdirs(contents, expected))
+    """Whether Windows naming rules apply (a ``win-*`` subdir, or noarch: it installs there)."""
+    return any(is_windows(s) or s == "noarch" for s in subdirs(contents, expected))
 
 
 def case_insensitive(contents: ArchiveContents, expected: Expected) -> bool:
-    """Whether paths compare case-insensitively (a ``win-*`` or ``osx-*`` subdir)."""
-    return any(is_case_insensitive(s) for s in subdirs(contents, expected))
+    """Whether paths compare case-insensitively (``win-*``, ``osx-*``, or noarch)."""
+    return any(is_case_insensitive(s) or s == "noarch" for s in subdirs(contents, expected))
 
 
 def fold_subdir(contents: ArchiveContents, expected: Expected) -> str:

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable
 
+from artifact_validation.archive.install import Landing, package_paths, plain_command, resolver
 from artifact_validation.archive.model import (
+    LINK_JSON,
     SPECIAL_KINDS,
     ArchiveContents,
     Expected,
@@ -20,12 +22,15 @@ from artifact_validation.archive.model import (
     case_insensitive,
     windows_rules,
 )
-from artifact_validation.core.conda import WINDOWS_RESERVED
+from artifact_validation.core.conda import (
+    MAX_NAME_BYTES,
+    MAX_NAME_DEPTH,
+    WINDOWS_FORBIDDEN,
+    WINDOWS_RESERVED,
+    fold,
+)
 from artifact_validation.core.findings import Code, Finding, examples, findings_of
 from artifact_validation.core.markdown import BAD_CATEGORIES, display_path
-
-#: Symlink hops followed before giving up, as the Linux kernel does (AV504).
-MAX_SYMLINK_HOPS = 40
 
 _DRIVE_RE = re.compile(r"^[A-Za-z]:")
 
@@ -48,50 +53,20 @@ def check_AV503(contents: ArchiveContents, expected: Expected) -> list[Finding]:
     return findings_of(Code.AV503, bad) if bad else []
 
 
-def _link_escapes(link: str, target: str, links: dict[str, str]) -> bool:
-    """Whether symlink ``link`` -> ``target`` resolves outside the prefix, following ``links``.
-
-    Resolution walks the target one component at a time from the link's
-    directory, replacing components that are themselves symlinks in the
-    archive, so a chain of individually harmless links cannot climb out.
-    A loop (more than ``MAX_SYMLINK_HOPS`` hops) fails on every OS and is not
-    an escape.
-    """
-    parts = link.split("/")[:-1]
-    pending = deque(target.split("/"))
-    hops = 0
-    while pending:
-        part = pending.popleft()
-        if part in ("", "."):
-            continue
-        if part == "..":
-            if not parts:
-                return True
-            parts.pop()
-            continue
-        parts.append(part)
-        hop = links.get("/".join(parts))
-        if hop is not None:
-            hops += 1
-            if hops > MAX_SYMLINK_HOPS:
-                return False
-            if hop.startswith("/") or _DRIVE_RE.match(hop):
-                return True
-            parts.pop()
-            pending.extendleft(reversed(hop.split("/")))
-    return False
-
-
 def check_AV504(contents: ArchiveContents, expected: Expected) -> list[Finding]:
-    """AV504: symlinks whose target is absolute or resolves outside the install prefix."""
-    links = {m.name: m.linkname for m in contents.members if m.kind == MemberKind.SYMLINK}
+    """AV504: symlinks whose target is absolute or resolves outside the install prefix.
+
+    The link's own location is resolved through the archive's links first
+    (``lib/x -> ..`` puts ``lib/x/up`` at ``up``), then its target, component
+    by component, so a chain of individually harmless links cannot climb
+    out. A loop fails on every OS and is not an escape; an empty target is
+    AV516.
+    """
+    links = resolver(contents)
     bad = [
         f"{name} -> {target}"
-        for name, target in links.items()
-        if not target
-        or target.startswith("/")
-        or _DRIVE_RE.match(target)
-        or _link_escapes(name, target, links)
+        for name, target in links.links.items()
+        if target and links.target(name, target).landing is Landing.ESCAPES
     ]
     if not bad:
         return []
@@ -159,20 +134,16 @@ def _nfc(name: str) -> str:
 
 
 def check_AV508(contents: ArchiveContents, expected: Expected) -> list[Finding]:
-    """AV508: paths equal but for case, in ``win-*`` and ``osx-*`` artifacts."""
+    """AV508: paths equal but for case, in ``win-*``, ``osx-*`` and noarch artifacts."""
     if not case_insensitive(contents, expected):
         return []
     seen: dict[str, set[str]] = {}
     for name in contents.entries:
-        seen.setdefault(_nfc(name).casefold(), set()).add(_nfc(name))
+        seen.setdefault(fold(name), set()).add(_nfc(name))
     folded = {k for k, forms in seen.items() if len(forms) > 1}
     if not folded:
         return []
-    bad = [
-        n
-        for n in _collisions(contents, lambda n: _nfc(n).casefold())
-        if _nfc(n).casefold() in folded
-    ]
+    bad = [n for n in _collisions(contents, fold) if fold(n) in folded]
     return findings_of(Code.AV508, bad) if bad else []
 
 
@@ -187,7 +158,7 @@ def _components(contents: ArchiveContents) -> set[str]:
 
 
 def check_AV510(contents: ArchiveContents, expected: Expected) -> list[Finding]:
-    """AV510: a path component is a Windows reserved device name, in ``win-*`` artifacts."""
+    """AV510: a path component is a Windows reserved device name (``win-*`` and noarch)."""
     if not windows_rules(contents, expected):
         return []
     reserved = {
@@ -200,7 +171,7 @@ def check_AV510(contents: ArchiveContents, expected: Expected) -> list[Finding]:
 
 
 def check_AV511(contents: ArchiveContents, expected: Expected) -> list[Finding]:
-    """AV511: a path component ends in a dot or a space, in ``win-*`` artifacts."""
+    """AV511: a path component ends in a dot or a space (``win-*`` and noarch)."""
     if not windows_rules(contents, expected):
         return []
     bad = [
@@ -216,6 +187,73 @@ def _bad_name(name: str) -> bool:
 
 
 def check_AV512(contents: ArchiveContents, expected: Expected) -> list[Finding]:
-    """AV512: member names or link targets with non-UTF-8 bytes or control characters."""
+    """AV512: member names or link targets with non-UTF-8 bytes, control or format characters.
+
+    Format characters (U+202E and the other bidirectional overrides, zero-width
+    marks) make a report show a name other than the real one.
+    """
     bad = [m.name for m in contents.members if _bad_name(m.name) or _bad_name(m.linkname)]
     return findings_of(Code.AV512, bad) if bad else []
+
+
+def check_AV513(contents: ArchiveContents, expected: Expected) -> list[Finding]:
+    """AV513: a member (or listed path) whose parent crosses a symlink of the same archive.
+
+    Extraction and linking write such a path through the link, somewhere else
+    than its name says (``lib/x -> ..`` then ``lib/x/bin/openssl`` writes
+    ``bin/openssl``); the install image (AV201) matches where it really lands.
+    """
+    links = resolver(contents)
+    if not links.links:
+        return []
+    bad = []
+    for path in dict.fromkeys([*(m.name for m in contents.members), *package_paths(contents)]):
+        real = links.location(path)
+        if real.landing is not Landing.INSIDE:
+            bad.append(f"{path} -> outside the package")
+        elif real.path != path:
+            bad.append(f"{path} -> {real.path}")
+    if not bad:
+        return []
+    bad.sort()
+    return findings_of(
+        Code.AV513, [b.split(" -> ")[0] for b in bad], examples([display_path(b) for b in bad])
+    )
+
+
+def check_AV514(contents: ArchiveContents, expected: Expected) -> list[Finding]:
+    """AV514: a path with a character Windows forbids (``:<>"|?*``), in ``win-*`` and noarch.
+
+    ``x.dll::$DATA`` names the data stream of ``x.dll`` on NTFS; ``C:`` inside
+    a path is drive-relative.
+    """
+    if not windows_rules(contents, expected):
+        return []
+    bad = [n for n in contents.entries if not WINDOWS_FORBIDDEN.isdisjoint(n)]
+    return findings_of(Code.AV514, bad) if bad else []
+
+
+def check_AV515(contents: ArchiveContents, expected: Expected) -> list[Finding]:
+    """AV515: a member name or link target longer than 4,096 bytes or deeper than 256 parts."""
+    if not contents.oversized:
+        return []
+    detail = f"at most {MAX_NAME_BYTES} bytes and {MAX_NAME_DEPTH} components"
+    return findings_of(Code.AV515, contents.oversized, detail)
+
+
+def check_AV516(contents: ArchiveContents, expected: Expected) -> list[Finding]:
+    """AV516: a symlink with an empty target (it points nowhere; tools disagree on it)."""
+    bad = [m.name for m in contents.members if m.kind == MemberKind.SYMLINK and not m.linkname]
+    return findings_of(Code.AV516, bad) if bad else []
+
+
+def check_AV517(contents: ArchiveContents, expected: Expected) -> list[Finding]:
+    """AV517: a noarch entry point whose command is not a plain file name (``/``, ``..``, empty).
+
+    conda writes ``bin/<command>`` (``Scripts/<command>.exe`` on Windows): a
+    command with a path in it writes anywhere.
+    """
+    bad = [e.command for e in contents.link.entry_points if not plain_command(e.command)]
+    if not bad:
+        return []
+    return findings_of(Code.AV517, [LINK_JSON], examples([repr(display_path(c)) for c in bad]))

@@ -25,7 +25,9 @@ from conda_package_streaming.package_streaming import TarfileNoSameOwner, tar_ge
 from artifact_validation.archive.formats import PARSE_ERRORS, zstd
 from artifact_validation.archive.manifest import Manifest, parse_manifest
 from artifact_validation.archive.model import (
+    FILES,
     INDEX_JSON,
+    METADATA,
     PATHS_JSON,
     ArchiveContents,
     Member,
@@ -34,10 +36,11 @@ from artifact_validation.archive.model import (
     is_info,
 )
 from artifact_validation.archive.source import CHUNK, HashingSource
-from artifact_validation.core.conda import KiB, archive_format
+from artifact_validation.archive.ziplayout import layout_problems
+from artifact_validation.core.conda import MAX_NAME_BYTES, MAX_NAME_DEPTH, KiB, archive_format
 from artifact_validation.core.errors import LimitError, describe
 from artifact_validation.core.limits import Limits
-from artifact_validation.core.markdown import display_path
+from artifact_validation.core.markdown import display_path, shorten
 
 #: Decompressed bytes kept to check that nothing but zeros follows the end of a tar (AV302).
 _TAIL_KEPT = 64 * KiB
@@ -64,6 +67,11 @@ class _Found:
     manifest: Manifest = Manifest()
     container: list[str] = field(default_factory=list)
     corrupt: list[str] = field(default_factory=list)
+    files_bytes: bytes | None = None
+    link_bytes: bytes | None = None
+    oversized: list[str] = field(default_factory=list)
+    pkg_info: list[str] = field(default_factory=list)
+    zip_layout: list[str] = field(default_factory=list)
 
     @property
     def stem(self) -> str:
@@ -230,6 +238,19 @@ class _Reader:
         fh = tar.extractfile(info)
         return fh.read() if fh is not None else b""
 
+    def metadata(self, tar: tarfile.TarFile, info: tarfile.TarInfo, name: str) -> None:
+        """Keep the bytes of one metadata member (the last one wins, as extraction does)."""
+        data = self.read_metadata(tar, info)
+        scan = self.scan
+        if name == INDEX_JSON:
+            scan.index_bytes = data
+        elif name == PATHS_JSON:
+            scan.manifest = parse_manifest(data, keep_sha256=scan.deep, canonical=canonical)
+        elif name == FILES:
+            scan.files_bytes = data
+        else:
+            scan.link_bytes = data
+
     def component(self, stream: Any, component: str) -> None:
         """Record every member of one tar stream; damage becomes an AV302 entry, not an error."""
         scan = self.scan
@@ -240,19 +261,21 @@ class _Reader:
                 self.budget.member(info)
                 kind = _kind(info)
                 name = canonical(info.name)
+                if _oversized(name) or _oversized(info.linkname):
+                    scan.oversized.append(shorten(display_path(name), 120))
+                    continue  # never stored whole: its parents would be quadratic in memory
                 entries = scan.manifest.entries
                 listed = entries.get(name) if entries else None
                 if listed:
                     name = listed.path  # one string shared with paths.json
                 sha256 = ""
-                # conda reads a .conda's metadata from its info component only
                 is_file = kind == MemberKind.FILE
+                if component == "pkg" and scan.fmt == ".conda" and is_info(name):
+                    scan.pkg_info.append(name)  # AV306: extraction merges it into the metadata
+                # conda reads a .conda's metadata from its info component only
                 metadata = is_file and (component == "info" or scan.fmt == ".tar.bz2")
-                if metadata and name == INDEX_JSON:
-                    scan.index_bytes = self.read_metadata(tar, info)
-                elif metadata and name == PATHS_JSON:
-                    data = self.read_metadata(tar, info)
-                    scan.manifest = parse_manifest(data, keep_sha256=scan.deep, canonical=canonical)
+                if metadata and name in METADATA:
+                    self.metadata(tar, info, name)
                 elif is_file and scan.deep and not is_info(name):
                     sha256 = _hash_member(tar, info)
                 scan.members.append(
@@ -281,6 +304,16 @@ class _Reader:
             scan.corrupt.append(f"{component}: {describe(exc, 200)}")
 
 
+def _oversized(name: str) -> bool:
+    """Whether a member name (or link target) is over the length or depth cap (AV515)."""
+    if len(name) <= MAX_NAME_BYTES // 4 and name.count("/") < MAX_NAME_DEPTH:
+        return False  # the common case: no encoding needed to know
+    return (
+        len(name.encode("utf-8", "surrogateescape")) > MAX_NAME_BYTES
+        or name.count("/") >= MAX_NAME_DEPTH
+    )
+
+
 def _hash_member(tar: tarfile.TarFile, info: tarfile.TarInfo) -> str:
     digest = hashlib.sha256()
     fh = tar.extractfile(info)
@@ -299,6 +332,7 @@ def _read_conda(reader: _Reader, source: HashingSource) -> None:
         return
     with zf:
         infos = zf.infolist()
+        scan.zip_layout += layout_problems(zf, source.peek, source.size)
         counts = Counter(i.filename for i in infos)
         scan.container += [
             f"ZIP member {display_path(n)!r} appears {c} times" for n, c in counts.items() if c > 1
@@ -395,4 +429,9 @@ def read_archive(
         container=tuple(scan.container),
         corrupt=tuple(scan.corrupt),
         deep=deep,
+        files_bytes=scan.files_bytes,
+        link_bytes=scan.link_bytes,
+        oversized=tuple(scan.oversized),
+        pkg_info=tuple(scan.pkg_info),
+        zip_layout=tuple(scan.zip_layout),
     )

@@ -86,6 +86,17 @@ class HashingSource:
         except OSError as exc:
             raise ArchiveIOError(f"cannot read the artifact: {exc.strerror or exc}") from exc
 
+    def peek(self, n: int, pos: int) -> bytes:
+        """Up to ``n`` bytes at ``pos``, outside the parsers' reading (hashing is not affected)."""
+        if pos < 0 or pos >= self._size or n <= 0:
+            return b""
+        return self._pread(min(n, self._size - pos), pos)
+
+    @property
+    def size(self) -> int:
+        """The file's size in bytes."""
+        return self._size
+
     def read(self, n: int | None = -1) -> bytes:
         """Read up to ``n`` bytes (all when negative) at the current position."""
         remaining = max(0, self._size - self._pos)

@@ -8,6 +8,7 @@ layouts) goes through this module, so they all agree (issue 10 section 3).
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from artifact_validation.core.errors import UsageError
 
@@ -64,6 +65,18 @@ WINDOWS_RESERVED = frozenset(
     | {f"COM{i}" for i in range(1, 10)}
     | {f"LPT{i}" for i in range(1, 10)}
 )
+
+#: Characters Windows refuses in a file name (``:`` also names an NTFS data stream) (AV514).
+WINDOWS_FORBIDDEN = frozenset(':<>"|?*')
+
+#: Longest member name (UTF-8 bytes) and deepest one (components) a package may have (AV515):
+#: far above any real package, low enough that names cannot exhaust memory.
+MAX_NAME_BYTES = 4096
+MAX_NAME_DEPTH = 256
+
+#: Where a noarch package is judged as installed: a case-sensitive unix, a case-insensitive
+#: unix (default macOS) and Windows (noarch packages install on every platform).
+NOARCH_TARGETS = ("linux-64", "osx-arm64", "win-64")
 
 #: A subdir: ``noarch`` or ``<platform>-<architecture>`` (``linux-64``, ``emscripten-wasm32``).
 SUBDIR_RE = re.compile(r"noarch|[a-z0-9]+-[a-z0-9_]+")
@@ -133,6 +146,18 @@ def name_of_stem(stem: str) -> str:
 def is_case_insensitive(subdir: str) -> bool:
     """Whether paths of ``subdir`` artifacts compare case-insensitively."""
     return subdir.startswith(CASE_INSENSITIVE_PREFIXES)
+
+
+def fold(name: str) -> str:
+    """``name`` as a case-insensitive file system compares it: NFC, then Unicode case folding.
+
+    The one folding of the project: the matcher and the case-collision check
+    (AV508) both use it, so ``ſite-packages`` (U+017F) is ``site-packages`` to
+    both, as it is to NTFS and APFS.
+    """
+    if name.isascii():
+        return name.lower()
+    return unicodedata.normalize("NFC", name).casefold()
 
 
 def is_windows(subdir: str) -> bool:

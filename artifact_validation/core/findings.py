@@ -27,6 +27,9 @@ class Code(Enum):
     AV302 = "archive is truncated or its compression is corrupt"
     AV303 = "info/index.json is missing"
     AV304 = "info/index.json cannot be parsed"
+    AV305 = "the .conda ZIP layout is not canonical: readers could see different packages"
+    AV306 = "the pkg component of a .conda contains info/ members"
+    AV307 = "info, or a parent of a metadata member, is not a real directory"
     # AV4xx: identity
     AV401 = "name, version or build in info/index.json do not match the file name"
     AV402 = "subdir in info/index.json does not match where the artifact is published"
@@ -43,13 +46,20 @@ class Code(Enum):
     AV509 = "paths differ only by Unicode normalization"
     AV510 = "path uses a Windows reserved name"
     AV511 = "path component ends in a dot or a space on Windows"
-    AV512 = "member name is not valid UTF-8 or contains a control character"
+    AV512 = "member name is not valid UTF-8 or contains a control or format character"
+    AV513 = "member is written through a symlink of the same archive"
+    AV514 = 'path has a character Windows forbids (: < > " | ? *)'
+    AV515 = "member name is longer than 4,096 bytes or deeper than 256 components"
+    AV516 = "symlink has an empty target"
+    AV517 = "noarch entry point command is not a plain file name"
     # AV6xx: manifest (info/paths.json)
-    AV601 = "info/paths.json lists a path the archive does not contain"
-    AV602 = "archive installs a path that info/paths.json does not list"
+    AV601 = "info/paths.json (else info/files) lists a path the archive does not contain"
+    AV602 = "archive installs a path that info/paths.json (else info/files) does not list"
     AV603 = "size in info/paths.json does not match the member"
     AV604 = "sha256 in info/paths.json does not match the member"
     AV605 = "info/paths.json cannot be parsed"
+    AV606 = "path_type in info/paths.json does not match the member"
+    AV608 = "info/link.json cannot be parsed"
     # AV7xx: ownership and publication
     AV701 = "package name is not registered to this feedstock"
     AV702 = "artifact in production does not match the validated one"
@@ -99,6 +109,12 @@ ADVICE: dict[Code, str] = {
     Code.AV302: "The archive is damaged: rebuild and upload it again.",
     Code.AV303: "Every conda package needs info/index.json: rebuild with a conda build tool.",
     Code.AV304: "info/index.json must be a JSON object: rebuild with a conda build tool.",
+    Code.AV305: (
+        "Repack the artifact with conda-package-handling or rattler-build: nothing may come "
+        "before, between or after the ZIP members, and the archive has no comment."
+    ),
+    Code.AV306: "Metadata belongs in the info component only: rebuild with a conda build tool.",
+    Code.AV307: "info/ and its subdirectories must be real directories, not links or files.",
     Code.AV401: "Do not rename artifacts: the file name must be <name>-<version>-<build>.",
     Code.AV402: "Upload the artifact to the subdir it was built for.",
     Code.AV403: "noarch packages must be built with 'noarch: python' or 'noarch: generic'.",
@@ -114,11 +130,21 @@ ADVICE: dict[Code, str] = {
     Code.AV510: "Windows cannot create these files: rename them.",
     Code.AV511: "Windows strips trailing dots and spaces, so these files collide or vanish.",
     Code.AV512: "Such names break tools and logs (shown escaped here): rename the files.",
+    Code.AV513: (
+        "A path may not pass through a symlink the package itself creates: ship the file at "
+        "its real location, or make the link point to a file instead of a directory."
+    ),
+    Code.AV514: "Windows cannot create these names (':' names an NTFS stream): rename them.",
+    Code.AV515: "Such names exceed every file system's limits: shorten them.",
+    Code.AV516: "Give the symlink a target, or remove it.",
+    Code.AV517: "Entry point commands must be plain names ('mytool = pkg.cli:main').",
     Code.AV601: "info/paths.json and the archive disagree: rebuild the package.",
     Code.AV602: "info/paths.json and the archive disagree: rebuild the package.",
     Code.AV603: "info/paths.json and the archive disagree: rebuild the package.",
     Code.AV604: "info/paths.json and the archive disagree: rebuild the package.",
     Code.AV605: "info/paths.json must be valid JSON: rebuild the package.",
+    Code.AV606: "info/paths.json and the archive disagree on a path's type: rebuild the package.",
+    Code.AV608: "info/link.json must be valid JSON of the noarch shape: rebuild the package.",
     Code.AV701: (
         "Register the output for this feedstock in conda-forge/feedstock-outputs "
         "(or rename the output) and re-run the build."

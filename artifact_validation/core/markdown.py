@@ -13,8 +13,9 @@ import unicodedata
 #: Characters that start Markdown syntax; escaped in untrusted text (names, messages).
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+!|~])")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
-#: Unicode categories that never belong in a name: controls, surrogates, line separators.
-BAD_CATEGORIES = frozenset({"Cc", "Cs", "Zl", "Zp"})
+#: Unicode categories that never belong in a name: controls, surrogates, line separators, and
+#: format characters (U+202E and other bidirectional overrides make a report show another name).
+BAD_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 
 
 def display_path(name: str) -> str:

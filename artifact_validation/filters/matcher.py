@@ -21,6 +21,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from artifact_validation.core.conda import fold as fold_name
 from artifact_validation.core.conda import is_case_insensitive
 from artifact_validation.filters.files import Filter
 
@@ -137,7 +138,7 @@ class _Trie:
 
     def _add(self, glob: str, hit: _Hit, fold: bool) -> None:
         node = self.root
-        for part in (glob.lower() if fold else glob).split("/"):
+        for part in (fold_name(glob) if fold else glob).split("/"):
             if part == "**":
                 if node.globstar is None:
                     node.globstar = _Node(is_globstar=True)
@@ -260,7 +261,7 @@ class Matcher:
         # The warm path, inlined: one lookup for the directory, one for the last component.
         memo, start, step, dir_state = trie.memo, trie.start, trie.step, trie.dir_state
         for path in paths:
-            directory, _, last = (path.lower() if fold else path).rpartition("/")
+            directory, _, last = (fold_name(path) if fold else path).rpartition("/")
             base = (memo.get(directory) or dir_state(directory)) if directory else start
             state = base.next.get(last) or step(base, last)
             if not state.hits:

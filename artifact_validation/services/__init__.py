@@ -149,7 +149,6 @@ if TYPE_CHECKING:
 
 #: Public name -> the module that defines it.
 _EXPORTS = {
-    "JsonApi": "api",
     "Anaconda": "anaconda",
     "AttemptFailed": "retry",
     "BOT_EMAIL": "gitpush",
@@ -166,6 +165,7 @@ _EXPORTS = {
     "FAILURE_TITLE": "github",
     "Fetcher": "download",
     "GitHub": "github",
+    "JsonApi": "api",
     "LOOPBACK_NAMES": "download",
     "MAX_ISSUE_PAGES": "github",
     "Publication": "anaconda",
@@ -175,8 +175,8 @@ _EXPORTS = {
     "RetryPolicy": "retry",
     "RunContext": "github",
     "Target": "download",
-    "UrlCheck": "download",
     "USER_AGENT": "http",
+    "UrlCheck": "download",
     "allowed_hosts": "download",
     "channel_policy": "retry",
     "check_ownership": "ownership",
@@ -197,7 +197,6 @@ _EXPORTS = {
 }
 
 __all__ = [
-    "JsonApi",
     "Anaconda",
     "AttemptFailed",
     "BOT_EMAIL",
@@ -214,6 +213,7 @@ __all__ = [
     "FAILURE_TITLE",
     "Fetcher",
     "GitHub",
+    "JsonApi",
     "LOOPBACK_NAMES",
     "MAX_ISSUE_PAGES",
     "Publication",
@@ -223,8 +223,8 @@ __all__ = [
     "RetryPolicy",
     "RunContext",
     "Target",
-    "UrlCheck",
     "USER_AGENT",
+    "UrlCheck",
     "allowed_hosts",
     "channel_policy",
     "check_ownership",

@@ -9,15 +9,17 @@ the tokens the workflows pass are masked first.
 from __future__ import annotations
 
 import argparse
+import io
 import math
 import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
-from artifact_validation.core.actions import error_command, mask_commands
+from artifact_validation.core.actions import SECRET_ENV_NAMES, error_command, mask_commands
 from artifact_validation.core.errors import EXIT_UNVALIDATED, UsageError, ValidationError
+from artifact_validation.core.redact import configure, redact
 from artifact_validation.filters.files import DEFAULT_FILTER_DIRS
 from artifact_validation.services.retry import RetryPolicy
 
@@ -35,11 +37,35 @@ def _fail(message: str, code: int) -> int:
     return code
 
 
+class _Redacting(io.TextIOBase):
+    """A text stream that writes to ``stream`` with every configured secret as ``***``."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        self.stream.write(redact(text))
+        return len(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+    def isatty(self) -> bool:
+        return self.stream.isatty()
+
+
 def run_main(body: Callable[[], int]) -> int:
-    """Run an entry point body; our errors become their exit code, anything else exit 3."""
+    """Run an entry point body; our errors become their exit code, anything else exit 3.
+
+    Tokens from the environment are masked first under Actions and redacted
+    from everything the body prints or writes.
+    """
     if os.environ.get("GITHUB_ACTIONS") == "true":
         for line in mask_commands(os.environ):
             print(line, file=sys.stderr)
+    configure(os.environ.get(name, "") for name in SECRET_ENV_NAMES)
+    streams = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _Redacting(sys.stdout), _Redacting(sys.stderr)
     try:
         return body()
     except ValidationError as exc:
@@ -48,6 +74,10 @@ def run_main(body: Callable[[], int]) -> int:
         return _fail("interrupted; nothing was validated", EXIT_UNVALIDATED)
     except Exception as exc:  # fail closed: an unexpected failure is never a pass
         return _fail(f"unexpected failure, nothing was validated: {exc!r}", EXIT_UNVALIDATED)
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        sys.stdout, sys.stderr = streams
 
 
 def retry_policy_from_env() -> RetryPolicy:
@@ -95,6 +125,17 @@ def add_allow_host_arg(parser: argparse.ArgumentParser) -> None:
         default=[],
         metavar="HOST",
         help="also allow downloads from HOST; repeatable (also $VALIDATE_ALLOWED_HOSTS)",
+    )
+
+
+def add_download_deadline_arg(parser: argparse.ArgumentParser, default: float) -> None:
+    """``--download-deadline SECONDS``: how long a whole download may take."""
+    parser.add_argument(
+        "--download-deadline",
+        type=number(float, inclusive=False),
+        default=default,
+        metavar="SECONDS",
+        help="give up a download that has not finished after this long (default %(default)g)",
     )
 
 

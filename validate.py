@@ -22,10 +22,16 @@ from artifact_validation.core.filelist import load_file_list
 from artifact_validation.core.limits import Limits
 from artifact_validation.filters.files import load_filters
 from artifact_validation.filters.matcher import Matcher
-from artifact_validation.services.download import ENV_ALLOWED_HOSTS, Fetcher, allowed_hosts
+from artifact_validation.services.download import (
+    DEFAULT_DEADLINE,
+    ENV_ALLOWED_HOSTS,
+    Fetcher,
+    allowed_hosts,
+)
 from artifact_validation.services.retry import download_policy
 from cli_common import (
     add_allow_host_arg,
+    add_download_deadline_arg,
     add_filters_arg,
     filter_dirs,
     number,
@@ -66,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="take the subdir from each local artifact's parent directory name",
     )
     add_allow_host_arg(parser)
+    add_download_deadline_arg(parser, DEFAULT_DEADLINE)
     parser.add_argument(
         "--deep", action="store_true", help="also check every file's sha256 against paths.json"
     )
@@ -120,6 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         fetcher = Fetcher(
             allowed_hosts=allowed_hosts(args.allow_host, os.environ.get(ENV_ALLOWED_HOSTS)),
             max_size=limits.max_download_size,
+            deadline=args.download_deadline,
             policy=download_policy(retry_policy_from_env().backoff),
         )
         for source in args.artifacts:  # refuse bad paths and URLs before validating any

@@ -14,8 +14,10 @@ import os
 import sys
 from pathlib import Path
 
+from artifact_validation.services.download import DEFAULT_DEADLINE
 from cli_common import (
     add_allow_host_arg,
+    add_download_deadline_arg,
     add_filters_arg,
     filter_dirs,
     retry_policy_from_env,
@@ -35,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--report", default="validation-report.json", metavar="PATH", help="JSON report file"
     )
     add_allow_host_arg(parser)
+    add_download_deadline_arg(parser, DEFAULT_DEADLINE)
     add_filters_arg(parser)
     parser.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
     return parser
@@ -53,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
             from_owner=args.from_owner,
             to_owner=args.to_owner,
             report_path=Path(args.report),
+            download_deadline=args.download_deadline,
         )
         outcome = run_event_file(
             args.event,

@@ -6,17 +6,13 @@ from collections.abc import Callable
 
 from artifact_validation.archive.verdict import Verdict
 from artifact_validation.core.findings import ADVICE, Code, Finding
-from artifact_validation.core.markdown import md_code, md_text
+from artifact_validation.core.markdown import md_code, md_text, plain_text
 
 #: How many offending paths a report lists per finding before summarizing the rest.
 MAX_PATHS_SHOWN = 20
 
 
-def _plain(text: str) -> str:
-    return text
-
-
-def _title(verdict: Verdict, esc: Callable[[str], str] = _plain) -> str:
+def _title(verdict: Verdict, esc: Callable[[str], str] = plain_text) -> str:
     ident = " ".join(p for p in (verdict.name, verdict.version, verdict.build) if p)
     where = f" [{verdict.subdir}]" if verdict.subdir else ""
     state = "VALID" if verdict.valid else "INVALID" if not verdict.errors else "NOT VALIDATED"
@@ -25,7 +21,10 @@ def _title(verdict: Verdict, esc: Callable[[str], str] = _plain) -> str:
 
 
 def _clobber_lines(
-    verdict: Verdict, bullet: str, code: Callable[[str], str], esc: Callable[[str], str] = _plain
+    verdict: Verdict,
+    bullet: str,
+    code: Callable[[str], str],
+    esc: Callable[[str], str] = plain_text,
 ) -> list[str]:
     lines = []
     shown = verdict.violations[:MAX_PATHS_SHOWN]
@@ -52,13 +51,13 @@ def render_text(verdict: Verdict) -> str:
     """A plain-text report for the maintainer: each finding, its paths, why, and the fix."""
     lines = [_title(verdict)]
     for error in sorted(verdict.errors):
-        lines.append(f"  error: {error}")
+        lines.append(f"  error: {plain_text(error)}")
     for finding in sorted(verdict.findings, key=Finding.sort_key):
-        lines.append(f"  {finding.code.name} {finding.message}")
+        lines.append(f"  {finding.code.name} {plain_text(finding.message)}")
         if finding.code is Code.AV201:
-            lines.extend(_clobber_lines(verdict, "    ", str))
+            lines.extend(_clobber_lines(verdict, "    ", plain_text))
         else:
-            lines.extend(_path_lines(finding, "    ", str))
+            lines.extend(_path_lines(finding, "    ", plain_text))
         lines.append(f"    fix: {ADVICE[finding.code]}")
     return "\n".join(lines) + "\n"
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from artifact_validation.core.filelist import FileList
 from artifact_validation.core.findings import Code, Finding
+from artifact_validation.core.markdown import display_path
 from artifact_validation.filters.matcher import Matcher, Violation
 
 
@@ -66,11 +67,12 @@ class Verdict:
 def verdict_for_file_list(file_list: FileList, matcher: Matcher, source: str = "") -> Verdict:
     """Check what a file list would install against the filters (no download, no archive)."""
     verdict = Verdict(
-        name=file_list.name,
-        subdir=file_list.subdir,
-        version=file_list.version,
-        build=file_list.build,
-        source=source,
+        name=display_path(file_list.name),
+        subdir=display_path(file_list.subdir),
+        version=display_path(file_list.version),
+        build=display_path(file_list.build),
+        source=display_path(source),
     )
-    verdict.add_violations(matcher.check(file_list.name, file_list.subdir, file_list.paths))
+    paths = (display_path(p) for p in file_list.paths)
+    verdict.add_violations(matcher.check(file_list.name, file_list.subdir, paths))
     return verdict

@@ -99,12 +99,20 @@ from artifact_validation.core.markdown import (
     md_cell,
     md_code,
     md_text,
+    plain_text,
     shorten,
+    shown,
 )
 from artifact_validation.core.progress import (
     LOG_INTERVAL,
     TTY_INTERVAL,
     Progress,
+)
+from artifact_validation.core.redact import (
+    MIN_SECRET_LENGTH,
+    configure,
+    redact,
+    redact_data,
 )
 
 __all__ = [
@@ -135,6 +143,7 @@ __all__ = [
     "Limits",
     "MAX_NAME_BYTES",
     "MAX_NAME_DEPTH",
+    "MIN_SECRET_LENGTH",
     "NAME_RE",
     "NOARCH_TARGETS",
     "PayloadError",
@@ -153,6 +162,7 @@ __all__ = [
     "append_step_summary",
     "archive_format",
     "check_subdir",
+    "configure",
     "describe",
     "display_path",
     "dump_yaml",
@@ -179,11 +189,15 @@ __all__ = [
     "parse_json",
     "parse_size",
     "parse_yaml",
+    "plain_text",
     "read_bytes",
     "read_json",
     "read_yaml",
+    "redact",
+    "redact_data",
     "set_outputs",
     "shorten",
+    "shown",
     "split_filename",
     "split_stem",
     "strip_suffix",

@@ -6,10 +6,13 @@ import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
+from artifact_validation.core.redact import redact
+
 
 def append_step_summary(markdown: str, path: str | os.PathLike[str] | None) -> None:
     """Append Markdown to the job summary file (``$GITHUB_STEP_SUMMARY``) when there is one."""
     if path:
+        markdown = redact(markdown)
         with Path(path).open("a", encoding="utf-8") as fh:
             fh.write(markdown if markdown.endswith("\n") else markdown + "\n")
 
@@ -22,7 +25,7 @@ def set_outputs(outputs: dict[str, str], path: str | os.PathLike[str] | None) ->
         for key, value in outputs.items():
             if "\n" in value or "\r" in value:
                 raise ValueError(f"step output {key!r} must be a single line")
-            fh.write(f"{key}={value}\n")
+            fh.write(f"{key}={redact(value)}\n")
 
 
 def escape_command_data(text: str) -> str:

@@ -96,8 +96,20 @@ YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def parse_yaml(text: str, error: type[ValidationError], where: str, what: str) -> Any:
-    """Decode YAML safely; ``error`` naming ``where`` when it is not valid YAML."""
+    """Decode YAML safely; ``error`` naming ``where`` when it is not valid YAML.
+
+    Anchors and aliases are refused before anything is built: none of our
+    files needs them, and a few hundred bytes of nested aliases expand to
+    gigabytes (a "billion laughs").
+    """
     try:
+        for token in yaml.scan(text, Loader=YAML_LOADER):
+            if isinstance(token, yaml.AnchorToken | yaml.AliasToken):
+                line = token.start_mark.line + 1
+                raise error(
+                    f"{where}: {what} uses a YAML anchor or alias (line {line}); write the "
+                    "values out, these files never need them"
+                )
         return yaml.load(text, Loader=YAML_LOADER)  # noqa: S506 - a safe loader
     except yaml.YAMLError as exc:
         raise error(f"{where}: {what} is not valid YAML: {exc}") from exc
@@ -114,10 +126,21 @@ def read_yaml(path: str | os.PathLike[str], error: type[ValidationError], what: 
     return parse_yaml(text, error, where, what)
 
 
-try:  # libyaml's emitter is ~10x faster; the pure-Python one writes the same document
-    _DUMPER: Any = yaml.CSafeDumper
-except AttributeError:  # pragma: no cover - depends on how PyYAML was built
-    _DUMPER = yaml.SafeDumper
+class _NoAliasDumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
+    """libyaml's emitter (~10x faster) that writes a repeated value out, never as an alias."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+class _NoAliasPyDumper(yaml.SafeDumper):
+    """The pure-Python emitter, same rule (for strings libyaml cannot take)."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+_DUMPER: Any = _NoAliasDumper
 
 
 def dump_yaml(doc: Any) -> str:
@@ -138,4 +161,4 @@ def dump_yaml(doc: Any) -> str:
     try:
         return yaml.dump(doc, Dumper=_DUMPER, **options)
     except UnicodeEncodeError:
-        return yaml.dump(doc, Dumper=yaml.SafeDumper, **options)
+        return yaml.dump(doc, Dumper=_NoAliasPyDumper, **options)

@@ -34,6 +34,15 @@ def display_path(name: str) -> str:
     return "".join(out)
 
 
+def plain_text(text: str) -> str:
+    """Untrusted text for a terminal or a CI log: escaped, and never a workflow command.
+
+    ``::`` is broken with a zero-width space, so no name can make the runner
+    read ``::warning::`` or ``::add-mask::`` out of a report line.
+    """
+    return display_path(text).replace("::", ":\u200b:")
+
+
 def md_text(text: str) -> str:
     """Untrusted text as inert Markdown: one line, syntax escaped, no @mention."""
     text = _MD_SPECIAL.sub(r"\\\1", _CONTROL.sub(" ", text))
@@ -51,6 +60,17 @@ def md_code(text: str) -> str:
 def md_cell(text: str) -> str:
     """Untrusted text as a code span inside a Markdown table cell (``|`` cannot end the cell)."""
     return md_code(text).replace("|", "\\|")
+
+
+def shown(value: object, limit: int = 80) -> str:
+    """A bounded, display-safe ``repr`` of an untrusted value for an error message.
+
+    Only the type of a container is named: its ``repr`` could be huge (a YAML
+    alias bomb expands to gigabytes).
+    """
+    if isinstance(value, str | int | float | bool) or value is None:
+        return shorten(display_path(repr(value)), limit)
+    return f"a {type(value).__name__}"
 
 
 def shorten(text: str, limit: int) -> str:

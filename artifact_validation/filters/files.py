@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +13,9 @@ import yaml
 
 from artifact_validation.core.errors import FilterError
 from artifact_validation.core.fileio import read_yaml
+from artifact_validation.core.markdown import shown
+
+_WILD = re.compile(r"[*?\[]")
 
 #: The Python-package generator config lives beside the generated filters but is not a filter.
 GENERATOR_CONFIG_NAME = "python_packages.yaml"
@@ -62,12 +66,40 @@ def glob_problem(glob: str) -> str | None:
         return "is absolute (globs are relative to the install prefix)"
     for part in glob.split("/"):
         if part in ("", ".", ".."):
-            return f"has an empty, '.' or '..' component ({part!r})"
+            return f"has an empty, '.' or '..' component ({shown(part)})"
         if "**" in part and part != "**":
-            return f"uses '**' inside a component ({part!r}); '**' must stand alone"
+            return f"uses '**' inside a component ({shown(part)}); '**' must stand alone"
         if _unbalanced_brackets(part):
-            return f"has an unterminated '[' in {part!r}"
+            return f"has an unterminated '[' in {shown(part)}"
+        if _WILD.search(part) and not _compiles(part):
+            return f"has an invalid character class in {shown(part)} (such as [z-a])"
     return None
+
+
+def escape_glob(path: str) -> str:
+    """A literal path as a glob matching exactly it: ``*``, ``?`` and ``[`` in brackets.
+
+    Leading and trailing white space is bracketed too (a glob may not start or
+    end with it): ``lib/foo `` becomes ``lib/foo[ ]``.
+    """
+    out = "".join(f"[{c}]" if c in "*?[" else c for c in path)
+    stripped = out.lstrip()
+    lead = out[: len(out) - len(stripped)]
+    core = stripped.rstrip()
+    trail = stripped[len(core) :]
+    return "".join(f"[{c}]" for c in lead) + core + "".join(f"[{c}]" for c in trail)
+
+
+def _compiles(part: str) -> bool:
+    """Whether the glob component translates to a valid regex (``[z-a]`` does not)."""
+    # Imported here: the matcher imports this module for ``Filter``.
+    from artifact_validation.filters.matcher import component_regex  # noqa: PLC0415
+
+    try:
+        re.compile(component_regex(part))
+    except re.error:
+        return False
+    return True
 
 
 def _unbalanced_brackets(part: str) -> bool:
@@ -94,9 +126,9 @@ def _string_list(value: Any, where: str, key: str, *, glob: bool) -> tuple[str, 
     out = []
     for item in value:
         if not isinstance(item, str):
-            raise FilterError(f"{where}: '{key}' entries must be strings, got {item!r}")
+            raise FilterError(f"{where}: '{key}' entries must be strings, got {shown(item)}")
         if glob and (problem := glob_problem(item)) is not None:
-            raise FilterError(f"{where}: '{key}' glob {item!r} {problem}")
+            raise FilterError(f"{where}: '{key}' glob {shown(item)} {problem}")
         if not glob and not item.strip():
             raise FilterError(f"{where}: '{key}' has an empty package name")
         out.append(item)
@@ -111,7 +143,7 @@ def check_keys(
     unknown = sorted(set(map(str, data)) - known)
     if unknown:
         raise FilterError(
-            f"{where}: unknown key {unknown[0]!r} (known: {', '.join(sorted(known))})"
+            f"{where}: unknown key {shown(unknown[0])} (known: {', '.join(sorted(known))})"
         )
     for key in required:
         if key not in data:

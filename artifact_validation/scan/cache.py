@@ -104,7 +104,7 @@ class FileListCache:
                 try:
                     doc = json.loads(line)
                     _, name, paths = doc
-                except (ValueError, TypeError):
+                except (ValueError, TypeError, RecursionError):
                     continue
                 if not isinstance(name, str) or not isinstance(paths, list):
                     continue

@@ -28,6 +28,7 @@ from typing import Any
 
 from artifact_validation.core.errors import UsageError
 from artifact_validation.core.fileio import dump_yaml, parse_json, read_bytes, write_atomic
+from artifact_validation.core.markdown import shown
 from artifact_validation.filters.matcher import Violation
 from artifact_validation.scan.keys import Shard
 
@@ -194,7 +195,7 @@ def parse_state(doc: Any, where: str) -> ScanState:
     if not isinstance(doc, dict):
         raise _problem(where, "the state must be a JSON object")
     if doc.get("format") != STATE_FORMAT:
-        raise _problem(where, f"'format' is {doc.get('format')!r}, expected {STATE_FORMAT}")
+        raise _problem(where, f"'format' is {shown(doc.get('format'))}, expected {STATE_FORMAT}")
     channel = doc.get("channel")
     if not isinstance(channel, str):
         raise _problem(where, "'channel' must be a string")
@@ -213,19 +214,19 @@ def parse_state(doc: Any, where: str) -> ScanState:
             raise _problem(where, "'scanned' must map 16-hex fingerprints to lists")
         for key in keys:
             if not isinstance(key, str) or "/" not in key:
-                raise _problem(where, f"'scanned' has a malformed key {key!r}")
+                raise _problem(where, f"'scanned' has a malformed key {shown(key)}")
             state.scanned[key] = fingerprint
     for key, entry in _str_map(doc.get("invalid"), where, "invalid").items():
         state.invalid[key] = _parse_entry(entry, where, key)
     for key, reason in _str_map(doc.get("errors"), where, "errors").items():
         if not isinstance(reason, str):
-            raise _problem(where, f"'errors' reason of {key!r} must be a string")
+            raise _problem(where, f"'errors' reason of {shown(key)} must be a string")
         state.errors[key] = reason
     return state
 
 
 def _parse_entry(entry: Any, where: str, key: str) -> InvalidEntry:
-    what = f"'invalid' entry {key!r}"
+    what = f"'invalid' entry {shown(key)}"
     if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
         raise _problem(where, f"{what} must be an object with a 'name'")
     files = entry.get("files")
@@ -235,7 +236,7 @@ def _parse_entry(entry: Any, where: str, key: str) -> InvalidEntry:
     pairs = []
     for name, paths in sorted(violations.items()):
         if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
-            raise _problem(where, f"{what}: violations of {name!r} must be a list of paths")
+            raise _problem(where, f"{what}: violations of {shown(name)} must be a list of paths")
         pairs.append((name, tuple(sorted(paths))))
     return InvalidEntry(entry["name"], tuple(sorted(files)), tuple(pairs))
 

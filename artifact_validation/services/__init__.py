@@ -33,6 +33,9 @@ if TYPE_CHECKING:
         DEFAULT_ALLOWED_HOSTS as DEFAULT_ALLOWED_HOSTS,
     )
     from artifact_validation.services.download import (
+        DEFAULT_DEADLINE as DEFAULT_DEADLINE,
+    )
+    from artifact_validation.services.download import (
         ENV_ALLOWED_HOSTS as ENV_ALLOWED_HOSTS,
     )
     from artifact_validation.services.download import (
@@ -58,6 +61,9 @@ if TYPE_CHECKING:
     )
     from artifact_validation.services.download import (
         is_url as is_url,
+    )
+    from artifact_validation.services.download import (
+        urllib3_errors as urllib3_errors,
     )
     from artifact_validation.services.github import (
         FAILURE_TITLE as FAILURE_TITLE,
@@ -157,6 +163,7 @@ _EXPORTS = {
     "DEFAULT_API_URL": "anaconda",
     "DEFAULT_ATTEMPTS": "gitpush",
     "DEFAULT_BACKOFF": "gitpush",
+    "DEFAULT_DEADLINE": "download",
     "DEFAULT_OUTPUTS_URL": "ownership",
     "DEFAULT_TIMEOUT": "http",
     "Dist": "anaconda",
@@ -193,6 +200,7 @@ _EXPORTS = {
     "run_url": "github",
     "send": "retry",
     "url_setting": "github",
+    "urllib3_errors": "download",
     "with_retries": "retry",
 }
 
@@ -205,6 +213,7 @@ __all__ = [
     "DEFAULT_API_URL",
     "DEFAULT_ATTEMPTS",
     "DEFAULT_BACKOFF",
+    "DEFAULT_DEADLINE",
     "DEFAULT_OUTPUTS_URL",
     "DEFAULT_TIMEOUT",
     "Dist",
@@ -241,6 +250,7 @@ __all__ = [
     "run_url",
     "send",
     "url_setting",
+    "urllib3_errors",
     "with_retries",
 ]
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import re
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, BinaryIO
@@ -17,6 +18,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 from artifact_validation.core.errors import FetchError, LimitError, UsageError
 from artifact_validation.core.limits import Limits
+from artifact_validation.core.markdown import display_path, shorten
 from artifact_validation.services.http import make_session
 from artifact_validation.services.retry import (
     AttemptFailed,
@@ -39,6 +41,27 @@ LOOPBACK_NAMES = frozenset({"localhost"})
 
 _CHUNK = 1 << 20
 _SCHEME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+_DIGITS = re.compile(r"[0-9]+")
+
+#: Seconds a whole download may take by default: generous (16 GiB at 5 MB/s), but finite.
+DEFAULT_DEADLINE = 4 * 3600.0
+
+
+def _shown_url(url: str) -> str:
+    """A URL for messages: no query string or fragment (they may carry tokens), escaped."""
+    try:
+        parts = urlsplit(url)
+        bare = parts._replace(query="", fragment="").geturl()
+    except ValueError:
+        bare = url.partition("?")[0]
+    return shorten(display_path(bare), 300)
+
+
+def urllib3_errors() -> type[Exception]:
+    """What urllib3 raises for a broken body (``read1`` bypasses requests' wrapping)."""
+    import urllib3  # noqa: PLC0415 - loaded with requests
+
+    return urllib3.exceptions.HTTPError
 
 
 def is_url(source: str) -> bool:
@@ -120,6 +143,8 @@ class Fetcher:
     connect_timeout: float = 10.0
     read_timeout: float = 60.0
     max_redirects: int = 5
+    #: seconds a whole download (every attempt and redirect) may take (``--download-deadline``)
+    deadline: float = DEFAULT_DEADLINE
     policy: RetryPolicy = field(default_factory=download_policy)
 
     def _check(self, url: str) -> UrlCheck:
@@ -169,18 +194,22 @@ class Fetcher:
         ``LimitError`` for a body larger than ``max_size``.
         """
         self.check_url(url)
-        # Imported here: requests adds ~0.1 s to every start, and local artifacts never need it.
-
+        give_up = time.monotonic() + self.deadline
         with make_session(timeout=(self.connect_timeout, self.read_timeout)) as session:
             return with_retries(
-                lambda: self._attempt(session, url, out), self.policy, f"download of {url}"
+                lambda: self._attempt(session, url, out, give_up),
+                self.policy,
+                f"download of {_shown_url(url)}",
             )
 
-    def _attempt(self, session: requests.Session, url: str, out: BinaryIO) -> Downloaded:
+    def _attempt(
+        self, session: requests.Session, url: str, out: BinaryIO, give_up: float
+    ) -> Downloaded:
         import requests  # noqa: PLC0415 - already loaded by download()
 
         current = url
         for _ in range(self.max_redirects + 1):
+            self._in_time(url, give_up)
             try:
                 response = session.get(
                     current,
@@ -191,13 +220,19 @@ class Fetcher:
                 )
             except requests.RequestException as exc:
                 raise AttemptFailed(f"{type(exc).__name__}: {exc}"[:300]) from exc
+            except UnicodeError as exc:  # requests decodes a redirect's Location as UTF-8
+                raise FetchError(
+                    f"{_shown_url(url)}: the server redirected to a Location that is not "
+                    "valid UTF-8"
+                ) from exc
             with response:
                 if response.is_redirect:
-                    following = urljoin(current, response.headers["Location"])
+                    following = urljoin(current, response.headers.get("Location", ""))
                     problem = self._check(following).problem
                     if problem:
                         raise FetchError(
-                            f"{url}: refusing the redirect to {following[:300]!r}: {problem}"
+                            f"{_shown_url(url)}: refusing the redirect to "
+                            f"{_shown_url(following)!r}: {problem}"
                         )
                     current = following
                     continue
@@ -208,13 +243,27 @@ class Fetcher:
                         response.status_code,
                         response.headers,
                     )
-                return self._save(response, current, out)
-        raise FetchError(f"{url}: more than {self.max_redirects} redirects")
+                return self._save(response, current, out, give_up)
+        raise FetchError(f"{_shown_url(url)}: more than {self.max_redirects} redirects")
 
-    def _save(self, response: requests.Response, url: str, out: BinaryIO) -> Downloaded:
+    def _in_time(self, url: str, give_up: float) -> None:
+        if time.monotonic() > give_up:
+            raise LimitError(
+                f"{_shown_url(url)}: the download did not finish within {self.deadline:g} s "
+                "(--download-deadline); not validated"
+            )
+
+    def _save(
+        self, response: requests.Response, url: str, out: BinaryIO, give_up: float
+    ) -> Downloaded:
         import requests  # noqa: PLC0415 - already loaded by download()
 
         declared = response.headers.get("Content-Length", "")
+        if declared and not _DIGITS.fullmatch(declared):
+            raise FetchError(
+                f"{_shown_url(url)}: the server sent a malformed Content-Length "
+                f"({shorten(display_path(declared), 40)!r}); not validated"
+            )
         if declared.isdigit() and int(declared) > self.max_size:
             raise self._too_big(url, f"the server announces {declared} bytes, more")
         out.seek(0)
@@ -223,14 +272,17 @@ class Fetcher:
         sha256 = hashlib.sha256()
         size = 0
         try:
-            for chunk in response.iter_content(_CHUNK):
+            # read1 returns what has arrived: a server dripping one byte per read timeout
+            # still meets the deadline check between two pieces.
+            while chunk := response.raw.read1(_CHUNK):
+                self._in_time(url, give_up)
                 size += len(chunk)
                 if size > self.max_size:
                     raise self._too_big(url, "the body is larger")
                 md5.update(chunk)
                 sha256.update(chunk)
                 out.write(chunk)
-        except requests.RequestException as exc:
+        except (requests.RequestException, urllib3_errors()) as exc:
             raise AttemptFailed(f"body interrupted: {type(exc).__name__}: {exc}"[:300]) from exc
         if declared.isdigit() and size != int(declared):
             raise AttemptFailed(f"body truncated: {size} of {declared} bytes")
@@ -239,6 +291,6 @@ class Fetcher:
 
     def _too_big(self, url: str, what: str) -> LimitError:
         return LimitError(
-            f"{url}: {what} than the {self.max_size}-byte download limit "
+            f"{_shown_url(url)}: {what} than the {self.max_size}-byte download limit "
             "(--max-download-size); not validated"
         )

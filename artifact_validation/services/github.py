@@ -37,6 +37,7 @@ from fasttransport.errors import APIError as GhApiStatusError
 from ghapi.all import GhApi
 
 from artifact_validation.core.errors import HttpStatusError, UsageError
+from artifact_validation.core.redact import redact_data
 from artifact_validation.services.retry import AttemptFailed, RetryPolicy, with_retries
 
 #: GitHub's public API base, the default of ``GITHUB_API_URL``.
@@ -158,6 +159,8 @@ class GitHub:
         ``HttpStatusError`` for a final status and ``ApiError`` when no
         answer came back; ``what`` starts the message.
         """
+
+        data = redact_data(data)  # a token quoted in an error must not reach an issue
 
         def attempt() -> Any:
             try:

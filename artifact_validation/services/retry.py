@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from artifact_validation.core.errors import ApiError, HttpStatusError
@@ -73,19 +74,31 @@ class RetryPolicy:
         ``x-ratelimit-reset`` on 403 and 429; 5xx, 408, 429 and no answer back
         off exponentially; any other status is final.
         """
-        wait = self._rate_limit_wait(status, headers)
+        wait = self.requested_wait(status, headers)
         if wait is None:
             if status is not None and status not in RETRYABLE_STATUSES:
                 return None
             wait = self.backoff * 2**attempt
         return wait if wait <= self.max_wait else None
 
-    def _rate_limit_wait(self, status: int | None, headers: Mapping[str, str]) -> float | None:
+    def requested_wait(self, status: int | None, headers: Mapping[str, str]) -> float | None:
+        """The wait a rate-limited answer asks for (``Retry-After`` or a reset), or None.
+
+        ``Retry-After`` is seconds or an HTTP date; any other value is ignored
+        (the usual backoff applies), never an error.
+        """
         if status not in (403, 429, 503):
             return None
         retry_after = headers.get("retry-after", "").strip()
         if retry_after.isdigit():
             return float(retry_after)
+        if retry_after:
+            try:
+                when = parsedate_to_datetime(retry_after)
+            except (TypeError, ValueError, IndexError, OverflowError):
+                when = None
+            if when is not None and when.tzinfo is not None:
+                return max(0.0, when.timestamp() - self.clock())
         if headers.get("x-ratelimit-remaining", "").strip() == "0":
             reset = headers.get("x-ratelimit-reset", "").strip()
             if reset.isdigit():
@@ -123,7 +136,15 @@ def with_retries(attempt: Callable[[], _T], policy: RetryPolicy, what: str) -> _
                 tries = f"after {number + 1} attempt{'s' * (number > 0)}"
                 if exc.status is None:
                     raise ApiError(f"{what} failed {tries}: {exc}") from exc
-                why = "retries exhausted" if wait is not None else "not retryable"
+                asked = policy.requested_wait(exc.status, exc.headers)
+                if wait is not None:
+                    why = "retries exhausted"
+                elif asked is not None and asked > policy.max_wait:
+                    why = (
+                        f"the server asks to wait {asked:.0f} s, more than {policy.max_wait:.0f} s"
+                    )
+                else:
+                    why = "not retryable"
                 raise HttpStatusError(
                     f"{what} failed {tries} with HTTP {exc.status} ({why}): {exc}", exc.status
                 ) from exc

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from artifact_validation.core.conda import is_subdir, split_filename
 from artifact_validation.core.errors import PayloadError, UsageError
 from artifact_validation.core.fileio import read_json
+from artifact_validation.core.markdown import shown
 from artifact_validation.services.download import Fetcher
 
 #: The repository_dispatch event type this service answers to (README "The event").
@@ -69,11 +70,6 @@ class ArtifactEvent:
         }
 
 
-def _shown(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
-
-
 def _string(payload: Mapping[str, Any], key: str, where: str, *, required: bool) -> str:
     value = payload.get(key)
     if value is None or (value == "" and not required):
@@ -119,7 +115,7 @@ def check_artifact_url(url: str, allowed_hosts: Iterable[str], where: str) -> tu
         )
     if split_filename(filename) is None:
         raise PayloadError(
-            f"{where}: the file name {_shown(filename)} must be <name>-<version>-<build>"
+            f"{where}: the file name {shown(filename)} must be <name>-<version>-<build>"
             " followed by .conda or .tar.bz2"
         )
     return subdir, filename
@@ -140,15 +136,15 @@ def parse_payload(
     subdir, filename = check_artifact_url(url, allowed_hosts, f"{where}.artifact_url")
     md5 = _string(payload, "md5", where, required=True)
     if not _MD5.fullmatch(md5):
-        raise PayloadError(f"{where}.md5: must be 32 hexadecimal digits, got {_shown(md5)}")
+        raise PayloadError(f"{where}.md5: must be 32 hexadecimal digits, got {shown(md5)}")
     sha256 = _string(payload, "sha256", where, required=False)
     if sha256 and not _SHA256.fullmatch(sha256):
-        raise PayloadError(f"{where}.sha256: must be 64 hexadecimal digits, got {_shown(sha256)}")
+        raise PayloadError(f"{where}.sha256: must be 64 hexadecimal digits, got {shown(sha256)}")
     feedstock = _string(payload, "feedstock", where, required=True)
     if len(feedstock) > 100 or not _FEEDSTOCK.fullmatch(feedstock):
         raise PayloadError(
             f"{where}.feedstock: must match ^[a-z0-9_][a-z0-9_.-]*$ (at most 100 characters), "
-            f"got {_shown(feedstock)}"
+            f"got {shown(feedstock)}"
         )
     if feedstock.endswith("-feedstock"):
         raise PayloadError(
@@ -158,10 +154,10 @@ def parse_payload(
     git_sha = _string(payload, "git_sha", where, required=True)
     if not _GIT_SHA.fullmatch(git_sha):
         raise PayloadError(
-            f"{where}.git_sha: must be a full 40-hex commit sha, got {_shown(git_sha)}"
+            f"{where}.git_sha: must be a full 40-hex commit sha, got {shown(git_sha)}"
         )
     unknown = sorted(str(k) for k in payload if k not in _FIELDS)
-    warnings = tuple(f"{where}: ignoring unknown key {_shown(k)}" for k in unknown[:20])
+    warnings = tuple(f"{where}: ignoring unknown key {shown(k)}" for k in unknown[:20])
     return ArtifactEvent(
         artifact_url=url,
         md5=md5.lower(),
@@ -188,7 +184,7 @@ def parse_event(document: Any, allowed_hosts: Iterable[str]) -> ArtifactEvent:
         action = document.get("action")
         if action != EVENT_TYPE:
             raise PayloadError(
-                f"action: the repository_dispatch type must be {EVENT_TYPE!r}, got {_shown(action)}"
+                f"action: the repository_dispatch type must be {EVENT_TYPE!r}, got {shown(action)}"
             )
         return parse_payload(
             document["client_payload"],

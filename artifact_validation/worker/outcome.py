@@ -14,6 +14,7 @@ from artifact_validation.core.actions import append_step_summary, set_outputs
 from artifact_validation.core.errors import EXIT_INVALID, EXIT_UNVALIDATED, EXIT_VALID
 from artifact_validation.core.fileio import write_atomic
 from artifact_validation.core.markdown import md_code
+from artifact_validation.core.redact import redact_data
 from artifact_validation.services.anaconda import Publication
 from artifact_validation.worker.event import ArtifactEvent
 
@@ -131,7 +132,8 @@ def write_outcome(
     outcome: Outcome, report_path: Path, github_output: str | None, step_summary: str | None
 ) -> None:
     """Write the JSON report, ``valid=``/``report=`` step outputs and the job summary."""
-    write_atomic(report_path, json.dumps(outcome.to_json(), indent=2, sort_keys=True) + "\n")
+    doc = redact_data(outcome.to_json())
+    write_atomic(report_path, json.dumps(doc, indent=2, sort_keys=True) + "\n")
     valid = "true" if outcome.exit_code == EXIT_VALID else "false"
     set_outputs({"valid": valid, "report": str(report_path)}, github_output)
     append_step_summary(outcome.render_markdown(), step_summary)

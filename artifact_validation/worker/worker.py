@@ -27,7 +27,12 @@ from artifact_validation.filters.files import load_filters
 from artifact_validation.filters.matcher import Matcher
 from artifact_validation.services.anaconda import DEFAULT_API_URL as DEFAULT_ANACONDA_URL
 from artifact_validation.services.anaconda import Anaconda, Dist, publish
-from artifact_validation.services.download import ENV_ALLOWED_HOSTS, Fetcher, allowed_hosts
+from artifact_validation.services.download import (
+    DEFAULT_DEADLINE,
+    ENV_ALLOWED_HOSTS,
+    Fetcher,
+    allowed_hosts,
+)
 from artifact_validation.services.github import DEFAULT_API_URL as DEFAULT_GITHUB_URL
 from artifact_validation.services.github import GitHub, RunContext, url_setting
 from artifact_validation.services.ownership import DEFAULT_OUTPUTS_URL, Registry, check_ownership
@@ -69,6 +74,8 @@ class Options:
     from_owner: str = "cf-staging"
     to_owner: str = "conda-forge"
     report_path: Path = Path("validation-report.json")
+    #: seconds the artifact's download may take in all (``--download-deadline``)
+    download_deadline: float = DEFAULT_DEADLINE
 
     def check(self) -> None:
         """Refuse owner names GitHub or anaconda.org could not have (``UsageError``)."""
@@ -257,10 +264,13 @@ def _report_step(outcome: Outcome, settings: Settings, services: Services, title
     }
 
 
-def artifact_check(matcher: Matcher, settings: Settings) -> Callable[[ArtifactEvent], Verdict]:
-    """Step 1 as a callable: ``artifact.validate_artifact`` on the announced URL and hashes."""
+def artifact_check(
+    matcher: Matcher, settings: Settings, deadline: float = DEFAULT_DEADLINE
+) -> Callable[[ArtifactEvent], Verdict]:
+    """Step 1 as a callable: ``archive.validate_artifact`` on the announced URL and hashes."""
     fetcher = Fetcher(
         allowed_hosts=settings.allowed_hosts,
+        deadline=deadline,
         policy=download_policy(settings.retry.backoff, settings.retry.sleep),
     )
 
@@ -296,5 +306,6 @@ def run_event_file(
     options.check()
     event = load_event(event_path, settings.allowed_hosts)
     matcher = Matcher(load_filters(filter_dirs))
-    services = Services.real(settings, artifact_check(matcher, settings))
+    check = artifact_check(matcher, settings, options.download_deadline)
+    services = Services.real(settings, check)
     return run_worker(event, settings, options, services)

@@ -144,3 +144,18 @@ def test_malformed_invalid_file_is_a_usage_error(tmp_path: Path) -> None:
     bad.write_text(yaml.safe_dump({"foo": {"linux-64/foo.conda": {"bad_paths": {"x": ["y"]}}}}))
     with pytest.raises(UsageError, match="list of paths"):
         load_invalid(bad)
+
+
+def test_hostile_paths_stay_inert_in_the_pr_body(tmp_path, fake_api) -> None:
+    """A path with a backtick, a newline, a mention and an image cannot escape its code span."""
+    hostile = "include/openssl/x`\n@conda-forge/core ![x](https://evil.example/x.png)"
+    (tmp_path / "invalid.yaml").write_text(
+        yaml.safe_dump({"foo": {"linux-64/foo-1.0-h0_0.conda": {"openssl": [hostile]}}})
+    )
+    assert run(tmp_path, fake_api).returncode == 0
+    [pull] = fake_api.github_repo(REPO).pulls
+    body = pull["body"]
+    for line in body.splitlines():
+        if "evil.example" in line:
+            assert line.strip().startswith("- `") and line.count("`") == 2, line
+    assert "\n@conda-forge/core" not in body

@@ -407,3 +407,18 @@ def test_missing_artifact_is_exit_3_and_reported(world: World) -> None:
     assert run.rc == 3
     assert world.api.requests_to("anaconda") == []
     assert "could not" in world.api.github_repo(FEEDSTOCK_REPO).issues[0]["body"]
+
+
+def test_tokens_never_reach_reports_issues_or_logs(world: World) -> None:
+    """anaconda.org echoing the production token in an error: *** everywhere we write."""
+    env = {**world.env(), "PROD_BINSTAR_TOKEN": "prod-s3cret-token"}
+    world.api.fail(
+        "POST", "/anaconda/copy/*", 500, times=None,
+        body={"error": "token prod-s3cret-token is not allowed"},
+    )  # fmt: skip
+    run = world.run(dispatch(world.artifact(CLEAN)), "--copy", env=env)
+    assert run.rc == 3
+    issue = world.api.github_repo(FEEDSTOCK_REPO).issues[0]
+    texts = [run.proc.stdout, run.proc.stderr, run.summary, json.dumps(run.report), issue["body"]]
+    assert all("prod-s3cret-token" not in text for text in texts)
+    assert "***" in issue["body"]

@@ -107,3 +107,18 @@ def test_markdown_report_neutralizes_hostile_names() -> None:
     assert "@org" not in text and "@\u200borg" in text
     assert "[click](" not in text and "\\[click\\]" in text
     assert "\n# Heading" not in text and "\\# Heading" in first
+
+
+def test_names_cannot_forge_workflow_commands(tmp_path: Path, filter_dir) -> None:
+    """A file-list path holding a newline and ``::warning::`` stays inert in every output."""
+    directory = filter_dir("openssl", "files: [include/openssl]\nallowed: [openssl]\n")
+    hostile = "include/openssl/x\n::warning::forged\n::add-mask::hidden"
+    path = write_file_list(tmp_path / "fl.json", "evil", "linux-64", [hostile])
+    summary = tmp_path / "summary.md"
+    proc = run_validate(
+        "--filters", directory, "--file-list", path, env={"GITHUB_STEP_SUMMARY": str(summary)}
+    )
+    assert proc.returncode == 1
+    for text in (proc.stderr, proc.stdout, summary.read_text()):
+        assert not any(line.lstrip().startswith("::") for line in text.splitlines())
+    assert "::warning::" not in proc.stderr + proc.stdout  # the runner reads these streams

@@ -8,6 +8,7 @@ import pytest
 
 from artifact_validation.core import FilterError
 from artifact_validation.filters import dump_filter, load_filter_file, load_filters
+from tests.support.cli import run_script
 from tests.support.paths import EARLIER_FILTER_DIRS, ROOT
 
 
@@ -27,6 +28,7 @@ from tests.support.paths import EARLIER_FILTER_DIRS, ROOT
         ("files: ['a/../b']\nallowed: [x]\n", "'..'"),
         ("files: ['lib/a**']\nallowed: [x]\n", "'**' must stand alone"),
         ("files: ['lib/[ab']\nallowed: [x]\n", "unterminated '['"),
+        ("files: ['lib/[z-a].so']\nallowed: [x]\n", "invalid character class"),
         ("files: ['lib\\\\x']\nallowed: [x]\n", "backslash"),
         ("files: [a]\nallowed: ['']\n", "empty package name"),
         ("- a\n- b\n", "must be a mapping"),
@@ -79,3 +81,18 @@ def test_dump_is_sorted_and_round_trips(filter_dir) -> None:
     flt = load_filter_file(directory / "f.yaml")
     text = dump_filter(flt)
     assert text == "allowed:\n- y\n- z\nfiles:\n- a\n- b\n"
+
+
+def test_reversed_range_exits_2_at_load(filter_dir) -> None:
+    """``[z-a]`` is refused when the filters load (exit 2), never at match time (exit 3)."""
+    directory = filter_dir("bad", "files: ['lib/[z-a].so']\nallowed: [x]\n")
+    proc = run_script("validate.py", "--filters", directory, "--file-list", "missing.json")
+    assert proc.returncode == 2 and "invalid character class" in proc.stderr
+
+
+def test_untrusted_values_are_never_repr_d_whole(filter_dir) -> None:
+    """A huge non-string entry is named by its type, never printed."""
+    directory = filter_dir("big", "files: [[" + ", ".join(["x"] * 10_000) + "]]\nallowed: [x]\n")
+    with pytest.raises(FilterError) as err:
+        load_filters([directory])
+    assert "a list" in str(err.value) and len(str(err.value)) < 300

@@ -23,6 +23,7 @@ from artifact_validation.filters.generate import (
     minimize,
     protects_shared_directory,
     python_globs,
+    write_generated,
 )
 from tests.support.builders import build_package
 from tests.support.channels import write_repodata
@@ -593,3 +594,54 @@ def test_shipped_filters_never_flag_their_owners() -> None:
             checked += 1
             assert matcher.check(doc["index"]["name"], doc["index"]["subdir"], doc["files"]) == []
     assert checked >= 15
+
+
+def test_literal_paths_become_literal_globs(tmp_path: Path) -> None:
+    """A file literally named ``lib/*.so`` protects itself only, not every library."""
+    owner = fl("openssl", "linux-64", ["lib/*.so", "include/openssl/ssl.h", "lib/odd "])
+    generation = generate([OPENSSL], [], ListSource(owner))
+    files = files_of(generation, "openssl.generated")
+    assert "lib/[*].so" in files and "lib/odd[ ]" in files
+    matcher = Matcher(generation.filters)
+    assert matcher.check("other", "linux-64", ["lib/libz.so"]) == []
+    assert [v.path for v in matcher.check("other", "linux-64", ["lib/*.so", "lib/odd "])] == [
+        "lib/*.so",
+        "lib/odd ",
+    ]
+
+
+def test_unrepresentable_paths_are_dropped_and_output_reloads(tmp_path: Path) -> None:
+    """A path no glob can spell is dropped by rule; what is written always loads back."""
+    owner = fl("openssl", "linux-64", ["lib\\x", "bin/openssl"])
+    generation = generate([OPENSSL], [], ListSource(owner))
+    assert any(d.rule == "invalid glob" for d in generation.dropped)
+    out = tmp_path / "out"
+    out.mkdir()
+    write_generated(generation.filters, out)
+    assert load_filters([out])
+
+
+def test_update_filters_never_writes_a_file_that_breaks_the_other_clis(tmp_path: Path) -> None:
+    """End to end: odd owner paths, then validate.py with the generated filters exits 0."""
+    lists = write_lists(
+        tmp_path / "lists",
+        ("openssl", "1.0", "linux-64", ["include/openssl/ssl.h", "lib/*.so", "share/a b "]),
+    )
+    hand = tmp_path / "hand"
+    hand.mkdir()
+    (hand / "openssl.yaml").write_text(
+        "files: [include/openssl]\nallowed: [openssl]\ngenerate_from_artifacts: [openssl]\n"
+    )
+    out = tmp_path / "generated"
+    out.mkdir()
+    (out / "python_packages.yaml").write_text("{}\n")
+    proc = run_script(
+        "update_filters.py", "--file-lists", lists, "--output", out, "--hand-written", hand
+    )
+    assert proc.returncode == 0, proc.stderr
+    listing = tmp_path / "fl.json"
+    listing.write_text(
+        json.dumps({"files": ["lib/libz.so"], "index": {"name": "z", "subdir": "linux-64"}})
+    )
+    check = run_script("validate.py", "--filters", hand, "--filters", out, "--file-list", listing)
+    assert check.returncode == 0, check.stderr

@@ -732,3 +732,14 @@ def test_hostile_paths_are_stored_exactly_and_never_crash(tmp_path: Path, filter
     assert again.returncode == 0 and json.loads(again.stdout)["scanned"] == 1
     flagged = read_yaml(out / "invalid_packages.yaml")["evil"]["linux-64/evil-1.0-0.conda"]
     assert flagged == {"openssl": ["include/openssl/a\nb.h"]}
+
+
+def test_report_table_cells_cannot_be_split() -> None:
+    """A ``|`` in a path stays inside its table cell."""
+    entry = NewInvalid("p", "noarch/p-1-0.conda", (("f", ("a|b",)),))
+    row = next(
+        line
+        for line in render_new_invalid([entry]).splitlines()
+        if "a" in line and "|" in line and "p-1-0" in line
+    )
+    assert "a\\|b" in row and row.count(" | ") == 3

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import http.server
 import io
 import socket
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -218,3 +221,83 @@ def test_validate_artifact_from_url(tmp_path: Path) -> None:
             f"{server.url}/osx-64/{path.name}", matcher=None, fetcher=fetcher()
         )
         assert [f.code.name for f in moved.findings] == ["AV402"]
+
+
+class _Drip(http.server.BaseHTTPRequestHandler):
+    """Announces 1,000 bytes, then sends one every 0.1 s: each read is inside its timeout."""
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
+        pass
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Length", "1000")
+        self.end_headers()
+        for _ in range(1000):
+            try:
+                self.wfile.write(b"x")
+                self.wfile.flush()
+            except OSError:
+                return
+            time.sleep(0.1)
+
+
+def test_a_dripping_server_meets_the_total_deadline() -> None:
+    """One byte just inside each read timeout no longer keeps a download alive forever."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Drip)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/linux-64/a-1-0.conda"
+        started = time.monotonic()
+        with pytest.raises(LimitError, match="download-deadline"):
+            fetcher(deadline=1.0, read_timeout=5.0).download(url, io.BytesIO())
+        assert time.monotonic() - started < 10
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize(
+    ("reply", "message"),
+    [
+        (Reply(200, b"abc", {"Content-Length": "abc"}), "malformed Content-Length"),
+        (Reply(200, b"abc", {"Content-Length": "-1"}), "malformed Content-Length"),
+        (Reply(302, b"", {"Location": "/d/\xff\xfe-1-0.conda"}), "not valid UTF-8"),
+    ],
+)
+def test_malformed_headers_are_named_errors(reply: Reply, message: str) -> None:
+    """Bad Content-Length or a non-UTF-8 Location: a FetchError saying so, exit 3."""
+    with LocalServer() as server:
+        server.route("/linux-64/a-1-0.conda", reply)
+        with pytest.raises(FetchError, match=message):
+            get(server, "/linux-64/a-1-0.conda")
+
+
+def test_refused_redirect_is_reported_without_its_query() -> None:
+    """A redirect's query string (a presigned token, say) never reaches a report."""
+    with LocalServer() as server:
+        target = "https://evil.example/a-1-0.conda?X-Amz-Signature=s3cret"
+        server.route("/linux-64/a-1-0.conda", Reply(302, headers={"Location": target}))
+        with pytest.raises(FetchError) as err:
+            get(server, "/linux-64/a-1-0.conda")
+    assert "evil.example/a-1-0.conda" in str(err.value) and "s3cret" not in str(err.value)
+
+
+@pytest.mark.parametrize("value", ["garbage", "Wed, 21 Oct 2015 07:28:00 GMT", "1e3"])
+def test_odd_retry_after_is_survived(value: str) -> None:
+    """A Retry-After that is not seconds is an HTTP date or ignored; the retry still happens."""
+    with LocalServer() as server:
+        server.route(
+            "/linux-64/a-1-0.conda", Reply(503, headers={"Retry-After": value}), Reply(200, BODY)
+        )
+        data, _ = get(server, "/linux-64/a-1-0.conda")
+    assert data == BODY
+
+
+def test_retry_after_beyond_the_limit_says_so() -> None:
+    """A server asking to wait longer than we accept fails at once, saying why."""
+    with LocalServer() as server:
+        server.route("/linux-64/a-1-0.conda", Reply(503, headers={"Retry-After": "99999"}))
+        with pytest.raises(FetchError, match="asks to wait 99999 s"):
+            get(server, "/linux-64/a-1-0.conda")

@@ -9,6 +9,7 @@ from typing import Any
 from artifact_validation.core.conda import is_package_name
 from artifact_validation.core.errors import FilterError
 from artifact_validation.core.fileio import read_yaml
+from artifact_validation.core.markdown import shown
 from artifact_validation.filters.files import Filter, check_keys, glob_problem, load_filters
 
 #: Suffix of filters made from a hand-written filter's ``generate_from_artifacts``.
@@ -44,7 +45,7 @@ def parse_python_config(data: Any, where: str) -> list[PythonPackage]:
         raise FilterError(f"{where}: must map conda package names to their settings")
     out = []
     for name, entry in sorted(data.items(), key=lambda kv: str(kv[0])):
-        here = f"{where}: {name!r}"
+        here = f"{where}: {shown(name)}"
         if not isinstance(name, str) or not is_package_name(name):
             raise FilterError(f"{here} is not a valid conda package name")
         if not isinstance(entry, dict):
@@ -55,11 +56,13 @@ def parse_python_config(data: Any, where: str) -> list[PythonPackage]:
             raise FilterError(f"{here}: 'top_level_imports' must not be empty")
         for imp in imports:
             if not imp.isidentifier():
-                raise FilterError(f"{here}: 'top_level_imports' entry {imp!r} is not an import")
+                raise FilterError(
+                    f"{here}: 'top_level_imports' entry {shown(imp)} is not an import"
+                )
         excludes = _str_list(entry.get("exclude_files", []), f"{here}: 'exclude_files'")
         for glob in excludes:
             if (problem := glob_problem(glob)) is not None:
-                raise FilterError(f"{here}: 'exclude_files' glob {glob!r} {problem}")
+                raise FilterError(f"{here}: 'exclude_files' glob {shown(glob)} {problem}")
         allowed = _str_list(entry.get("allowed", []), f"{here}: 'allowed'")
         out.append(PythonPackage(name, imports, allowed, excludes))
     return out

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from artifact_validation.core.errors import UsageError
-from artifact_validation.filters.files import Filter
+from artifact_validation.filters.files import Filter, glob_problem
 from artifact_validation.filters.generate.config import (
     GENERATED_SUFFIX,
     PYTHON_SUFFIX,
@@ -39,6 +39,8 @@ class Rule(StrEnum):
     MINORITY = "minority"
     SHARED_DIRECTORY = "shared directory"
     EXCLUDED = "excluded"
+    #: a path no glob can spell (a backslash, an empty or ``..`` component)
+    INVALID_GLOB = "invalid glob"
 
 
 @dataclass(frozen=True)
@@ -151,7 +153,9 @@ def generate(
         excludes = [glob_to_regex(g) for g in spec.excludes]
         files = []
         for glob in sorted(candidates):
-            if junk_reason(glob):
+            if glob_problem(glob) is not None:
+                drop(Dropped(spec.name, glob, Rule.INVALID_GLOB))
+            elif junk_reason(glob):
                 drop(Dropped(spec.name, glob, Rule.JUNK))
             elif protects_shared_directory(glob):
                 drop(Dropped(spec.name, glob, Rule.SHARED_DIRECTORY))

@@ -9,8 +9,8 @@ from enum import StrEnum
 from pathlib import Path
 
 from artifact_validation.core.errors import FilterError
-from artifact_validation.core.fileio import read_yaml, write_if_changed
-from artifact_validation.filters.files import Filter, dump_filter
+from artifact_validation.core.fileio import parse_yaml, read_yaml, write_if_changed
+from artifact_validation.filters.files import Filter, dump_filter, parse_filter
 from artifact_validation.filters.generate.config import GENERATED_SUFFIX
 from artifact_validation.filters.generate.engine import Dropped, Generation
 
@@ -55,6 +55,15 @@ def _old_files(path: Path) -> set[str]:
     return {f for f in files if isinstance(f, str)} if isinstance(files, list) else set()
 
 
+def _reload(flt: Filter, path: Path) -> None:
+    """Load the rendered text back with the loader's rules; it must be ``flt`` again."""
+    where = f"{path} (as generated)"
+    data = parse_yaml(render_filter(flt), FilterError, where, "generated filter")
+    again = parse_filter(flt.name, data, where)
+    if again.to_yaml_dict() != flt.to_yaml_dict():
+        raise FilterError(f"{where}: does not load back as generated; nothing was written")
+
+
 def write_generated(
     filters: Sequence[Filter], output: str | Path, *, dry_run: bool = False
 ) -> list[Change]:
@@ -67,6 +76,8 @@ def write_generated(
     out_dir = Path(output)
     changes = []
     names = {flt.name for flt in filters}
+    for flt in filters:  # every file must load back before any is written
+        _reload(flt, out_dir / f"{flt.name}.yaml")
     for flt in sorted(filters, key=lambda f: f.name):
         path = out_dir / f"{flt.name}.yaml"
         text = render_filter(flt)

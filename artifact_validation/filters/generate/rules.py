@@ -12,6 +12,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 
 from artifact_validation.core.filelist import FileList
+from artifact_validation.filters.files import escape_glob
 from artifact_validation.filters.generate.config import PythonPackage
 from artifact_validation.filters.matcher import component_regex, glob_to_regex
 
@@ -161,7 +162,8 @@ def minimize(globs: Iterable[str], covering: Iterable[str] = ()) -> list[str]:
 def majority_paths(
     file_lists: Sequence[FileList], min_share: float = MIN_SHARE
 ) -> tuple[set[str], set[str]]:
-    """Split the owners' (generalized) paths into (kept, minority).
+    """Split the owners' paths, as globs matching each literally (``escape_glob``) and
+    generalized, into (kept, minority).
 
     Artifacts are grouped by package and subdir; a path is kept when, in some
     group, at least ``min_share`` of the artifacts ship it.
@@ -174,7 +176,7 @@ def majority_paths(
     for members in groups.values():
         counts: Counter[str] = Counter()
         for fl in members:
-            counts.update({generalize(p) for p in fl.paths})
+            counts.update({generalize(escape_glob(p)) for p in fl.paths})
         seen.update(counts)
         kept.update(p for p, n in counts.items() if n >= min_share * len(members))
     return kept, seen - kept

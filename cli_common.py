@@ -95,7 +95,7 @@ def retry_policy_from_env() -> RetryPolicy:
 def github_from_env() -> GitHub:
     """The GitHub client as Actions configures it: ``GITHUB_API_URL`` and a token."""
     # Imported here: ghapi adds ~0.15 s to every start, and validate.py never needs it.
-    from artifact_validation.services.github import RunContext  # noqa: PLC0415
+    from artifact_validation.services.run import RunContext  # noqa: PLC0415
 
     return RunContext.from_env(os.environ).client(retry=retry_policy_from_env())
 

@@ -220,7 +220,7 @@ def cmd_report_new(argv: list[str]) -> int:
     if not entries:
         print("report-new: no new invalid artifacts; nothing to report", file=sys.stderr)
         return EXIT_VALID
-    from artifact_validation.services.github import RunContext  # noqa: PLC0415 - ghapi is slow
+    from artifact_validation.services.run import RunContext  # noqa: PLC0415 - ghapi is slow
 
     run = RunContext.from_env(os.environ)
     repo = args.repo or run.repository

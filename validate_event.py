@@ -24,15 +24,54 @@ from cli_common import (
     run_main,
 )
 
+#: The worker's steps, in order (``worker.Step``; spelled here so --help imports nothing heavy).
+STEPS = ("validate", "publish", "report", "record")
+
+
+def _steps(text: str) -> list[str]:
+    chosen = [s.strip() for s in text.split(",") if s.strip()]
+    unknown = [s for s in chosen if s not in STEPS]
+    if not chosen or unknown:
+        raise argparse.ArgumentTypeError(f"steps are {', '.join(STEPS)}; got {text!r}")
+    return sorted(set(chosen), key=STEPS.index)
+
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (``docs`` checks its examples against it)."""
     parser = argparse.ArgumentParser(prog="validate_event.py", description=__doc__.splitlines()[0])
     parser.add_argument("event", metavar="EVENT.json", help="a GitHub event ($GITHUB_EVENT_PATH)")
-    parser.add_argument("--copy", action="store_true", help="copy a valid artifact to production")
+    parser.add_argument("--copy", action="store_true", help="publish a valid artifact")
+    parser.add_argument(
+        "--steps",
+        default=",".join(STEPS),
+        type=_steps,
+        help="comma-separated steps to run, in order (default: %(default)s); a step after "
+        "validate without it reads --report",
+    )
     parser.add_argument("--issue-owner", default="conda-forge", help="owner of the feedstocks")
     parser.add_argument("--from-owner", default="cf-staging", help="anaconda.org staging owner")
+    parser.add_argument(
+        "--post-owner", default="cf-post-staging", help="anaconda.org owner only we write"
+    )
     parser.add_argument("--to-owner", default="conda-forge", help="anaconda.org production owner")
+    parser.add_argument(
+        "--core-repo", default="conda-forge/core-notes", help="where a bad copy is reported"
+    )
+    parser.add_argument(
+        "--outputs-repo",
+        default="conda-forge/feedstock-outputs",
+        help="the ownership registry's repository (registrations are committed there)",
+    )
+    parser.add_argument(
+        "--issue-author",
+        action="append",
+        default=[],
+        metavar="LOGIN",
+        help="who may have opened the issues we comment on; repeatable (default: the token's)",
+    )
+    parser.add_argument(
+        "--ledger-repo", default="", help="the outcome ledger's repository ($GITHUB_REPOSITORY)"
+    )
     parser.add_argument(
         "--report", default="validation-report.json", metavar="PATH", help="JSON report file"
     )
@@ -48,13 +87,19 @@ def main(argv: list[str] | None = None) -> int:
 
     def body() -> int:
         # Imported here: the worker pulls in ghapi and requests; --help needs neither.
-        from artifact_validation.worker.worker import Options, run_event_file  # noqa: PLC0415
+        from artifact_validation.worker.worker import Options, Step, run_event_file  # noqa: PLC0415
 
         options = Options(
             copy=args.copy,
+            steps=tuple(Step(s) for s in args.steps),
             issue_owner=args.issue_owner,
             from_owner=args.from_owner,
+            post_owner=args.post_owner,
             to_owner=args.to_owner,
+            core_repo=args.core_repo,
+            outputs_repo=args.outputs_repo,
+            issue_authors=tuple(args.issue_author),
+            ledger_repo=args.ledger_repo,
             report_path=Path(args.report),
             download_deadline=args.download_deadline,
         )

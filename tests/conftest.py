@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.fake_api import fake_api  # noqa: F401 - the shared fake-services fixture
+from tests.support.world import world  # noqa: F401 - the validate-artifact world fixture
 
 
 @pytest.fixture

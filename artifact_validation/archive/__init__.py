@@ -117,6 +117,7 @@ from artifact_validation.archive.validate import (
 from artifact_validation.archive.verdict import (
     Verdict,
     verdict_for_file_list,
+    verdict_from_json,
 )
 from artifact_validation.archive.ziplayout import (
     layout_problems,
@@ -213,5 +214,6 @@ __all__ = [
     "validate_artifact",
     "verdict_for_contents",
     "verdict_for_file_list",
+    "verdict_from_json",
     "windows_rules",
 ]

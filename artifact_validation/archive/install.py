@@ -24,7 +24,13 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import NamedTuple
 
-from artifact_validation.archive.model import ArchiveContents, Expected, MemberKind, is_info
+from artifact_validation.archive.model import (
+    ArchiveContents,
+    Expected,
+    MemberKind,
+    canonical,
+    is_info,
+)
 from artifact_validation.core.conda import NOARCH_TARGETS, is_windows
 
 #: Symlink hops followed before giving up, as the Linux kernel does (AV504, AV513).
@@ -112,10 +118,17 @@ class LinkResolver:
 
 
 def resolver(contents: ArchiveContents) -> LinkResolver:
-    """The resolver of the archive's symlinks (the pkg part: ``info/`` is never linked)."""
-    return LinkResolver(
-        {m.name: m.linkname for m in contents.members if m.kind == MemberKind.SYMLINK}
-    )
+    """The resolver of the archive's symlinks.
+
+    A hardlink to a symlink extracts as a second symlink with the same target
+    text at the hardlink's place (AV505 reports it; it is followed here too).
+    """
+    links = {m.name: m.linkname for m in contents.members if m.kind == MemberKind.SYMLINK}
+    for m in contents.members:
+        target = canonical(m.linkname) if m.kind == MemberKind.HARDLINK else ""
+        if target in links:
+            links.setdefault(m.name, links[target])
+    return LinkResolver(links)
 
 
 class Installed(NamedTuple):

@@ -77,11 +77,14 @@ def check_AV504(contents: ArchiveContents, expected: Expected) -> list[Finding]:
 
 
 def check_AV505(contents: ArchiveContents, expected: Expected) -> list[Finding]:
-    """AV505: hardlinks to a path outside the prefix or not an earlier member of the same tar."""
+    """AV505: hardlinks to a path outside the prefix, not an earlier member of the same tar, or
+    to something other than a file (a hardlink to a symlink is a second symlink, elsewhere)."""
     first: dict[tuple[str, str], int] = {}
+    kinds: dict[tuple[str, str], MemberKind] = {}
     for m in contents.members:
         if m.kind != MemberKind.DIR:
             first.setdefault((m.component, m.name), m.order)
+            kinds.setdefault((m.component, m.name), m.kind)
     bad = []
     for m in contents.members:
         if m.kind != MemberKind.HARDLINK:
@@ -93,6 +96,7 @@ def check_AV505(contents: ArchiveContents, expected: Expected) -> list[Finding]:
             or _DRIVE_RE.match(target)
             or ".." in target.split("/")
             or first.get((m.component, target), m.order) >= m.order
+            or kinds.get((m.component, target)) not in (MemberKind.FILE, MemberKind.HARDLINK)
         ):
             bad.append((m.name, f"{m.name} -> {m.linkname}"))
     if not bad:

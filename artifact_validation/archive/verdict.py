@@ -64,6 +64,29 @@ class Verdict:
         }
 
 
+def verdict_from_json(doc: Any) -> Verdict:
+    """The verdict ``Verdict.to_json`` wrote (a later job reads it back); ``ValueError`` if not."""
+    if not isinstance(doc, dict):
+        raise ValueError("a verdict must be a JSON object")
+    text = {k: str(doc.get(k) or "") for k in _IDENTITY}
+    try:
+        violations = [
+            Violation(v["path"], v["filter"], v["glob"], tuple(v["allowed"]))
+            for v in doc.get("violations", [])
+        ]
+        findings = [
+            Finding(Code[f["code"]], tuple(f["paths"]), f.get("detail", ""))
+            for f in doc.get("findings", [])
+        ]
+    except (KeyError, TypeError) as exc:
+        raise ValueError(f"a verdict's violations or findings are malformed: {exc}") from exc
+    errors = [str(e) for e in doc.get("errors", [])]
+    return Verdict(**text, violations=violations, findings=findings, errors=errors)
+
+
+_IDENTITY = ("name", "subdir", "version", "build", "md5", "sha256", "source")
+
+
 def verdict_for_file_list(file_list: FileList, matcher: Matcher, source: str = "") -> Verdict:
     """Check what a file list would install against the filters (no download, no archive)."""
     verdict = Verdict(

@@ -63,6 +63,7 @@ class Code(Enum):
     # AV7xx: ownership and publication
     AV701 = "package name is not registered to this feedstock"
     AV702 = "artifact in production does not match the validated one"
+    AV703 = "the file on staging is not the one validated"
 
 
 @dataclass(frozen=True)
@@ -150,6 +151,10 @@ ADVICE: dict[Code, str] = {
         "(or rename the output) and re-run the build."
     ),
     Code.AV702: "The production copy differs from the validated artifact: ask core to check it.",
+    Code.AV703: (
+        "The staging file changed after validation (another upload, or a CDN serving old "
+        "bytes): upload the build again; nothing was published."
+    ),
 }
 
 

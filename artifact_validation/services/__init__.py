@@ -21,10 +21,10 @@ if TYPE_CHECKING:
         Dist as Dist,
     )
     from artifact_validation.services.anaconda import (
-        Publication as Publication,
+        DistInfo as DistInfo,
     )
     from artifact_validation.services.anaconda import (
-        publish as publish,
+        StagedFile as StagedFile,
     )
     from artifact_validation.services.api import (
         JsonApi as JsonApi,
@@ -66,25 +66,16 @@ if TYPE_CHECKING:
         urllib3_errors as urllib3_errors,
     )
     from artifact_validation.services.github import (
-        FAILURE_TITLE as FAILURE_TITLE,
-    )
-    from artifact_validation.services.github import (
         MAX_ISSUE_PAGES as MAX_ISSUE_PAGES,
     )
     from artifact_validation.services.github import (
         GitHub as GitHub,
     )
     from artifact_validation.services.github import (
-        RunContext as RunContext,
+        Issue as Issue,
     )
     from artifact_validation.services.github import (
-        notify_failure as notify_failure,
-    )
-    from artifact_validation.services.github import (
-        run_url as run_url,
-    )
-    from artifact_validation.services.github import (
-        url_setting as url_setting,
+        valid_repo as valid_repo,
     )
     from artifact_validation.services.gitpush import (
         BOT_EMAIL as BOT_EMAIL,
@@ -117,19 +108,31 @@ if TYPE_CHECKING:
         make_session as make_session,
     )
     from artifact_validation.services.ownership import (
+        ALLOWLIST_NAME as ALLOWLIST_NAME,
+    )
+    from artifact_validation.services.ownership import (
+        DEFAULT_OUTPUTS_REPO as DEFAULT_OUTPUTS_REPO,
+    )
+    from artifact_validation.services.ownership import (
         DEFAULT_OUTPUTS_URL as DEFAULT_OUTPUTS_URL,
+    )
+    from artifact_validation.services.ownership import (
+        Ownership as Ownership,
     )
     from artifact_validation.services.ownership import (
         Registry as Registry,
     )
     from artifact_validation.services.ownership import (
-        check_ownership as check_ownership,
+        RegistryConfig as RegistryConfig,
     )
     from artifact_validation.services.ownership import (
         maintainer_teams as maintainer_teams,
     )
     from artifact_validation.services.ownership import (
-        output_path as output_path,
+        ownership_finding as ownership_finding,
+    )
+    from artifact_validation.services.ownership import (
+        register_output as register_output,
     )
     from artifact_validation.services.retry import (
         RETRYABLE_STATUSES as RETRYABLE_STATUSES,
@@ -152,9 +155,25 @@ if TYPE_CHECKING:
     from artifact_validation.services.retry import (
         with_retries as with_retries,
     )
+    from artifact_validation.services.run import (
+        FAILURE_TITLE as FAILURE_TITLE,
+    )
+    from artifact_validation.services.run import (
+        RunContext as RunContext,
+    )
+    from artifact_validation.services.run import (
+        notify_failure as notify_failure,
+    )
+    from artifact_validation.services.run import (
+        run_url as run_url,
+    )
+    from artifact_validation.services.run import (
+        url_setting as url_setting,
+    )
 
 #: Public name -> the module that defines it.
 _EXPORTS = {
+    "ALLOWLIST_NAME": "ownership",
     "Anaconda": "anaconda",
     "AttemptFailed": "retry",
     "BOT_EMAIL": "gitpush",
@@ -164,29 +183,33 @@ _EXPORTS = {
     "DEFAULT_ATTEMPTS": "gitpush",
     "DEFAULT_BACKOFF": "gitpush",
     "DEFAULT_DEADLINE": "download",
+    "DEFAULT_OUTPUTS_REPO": "ownership",
     "DEFAULT_OUTPUTS_URL": "ownership",
     "DEFAULT_TIMEOUT": "http",
     "Dist": "anaconda",
+    "DistInfo": "anaconda",
     "Downloaded": "download",
     "ENV_ALLOWED_HOSTS": "download",
-    "FAILURE_TITLE": "github",
+    "FAILURE_TITLE": "run",
     "Fetcher": "download",
     "GitHub": "github",
+    "Issue": "github",
     "JsonApi": "api",
     "LOOPBACK_NAMES": "download",
     "MAX_ISSUE_PAGES": "github",
-    "Publication": "anaconda",
+    "Ownership": "ownership",
     "PushResult": "gitpush",
     "RETRYABLE_STATUSES": "retry",
     "Registry": "ownership",
+    "RegistryConfig": "ownership",
     "RetryPolicy": "retry",
-    "RunContext": "github",
+    "RunContext": "run",
+    "StagedFile": "anaconda",
     "Target": "download",
     "USER_AGENT": "http",
     "UrlCheck": "download",
     "allowed_hosts": "download",
     "channel_policy": "retry",
-    "check_ownership": "ownership",
     "commit_and_push": "gitpush",
     "default_branch": "gitpush",
     "download_policy": "retry",
@@ -194,17 +217,19 @@ _EXPORTS = {
     "is_url": "download",
     "maintainer_teams": "ownership",
     "make_session": "http",
-    "notify_failure": "github",
-    "output_path": "ownership",
-    "publish": "anaconda",
-    "run_url": "github",
+    "notify_failure": "run",
+    "ownership_finding": "ownership",
+    "register_output": "ownership",
+    "run_url": "run",
     "send": "retry",
-    "url_setting": "github",
+    "url_setting": "run",
     "urllib3_errors": "download",
+    "valid_repo": "github",
     "with_retries": "retry",
 }
 
 __all__ = [
+    "ALLOWLIST_NAME",
     "Anaconda",
     "AttemptFailed",
     "BOT_EMAIL",
@@ -214,29 +239,33 @@ __all__ = [
     "DEFAULT_ATTEMPTS",
     "DEFAULT_BACKOFF",
     "DEFAULT_DEADLINE",
+    "DEFAULT_OUTPUTS_REPO",
     "DEFAULT_OUTPUTS_URL",
     "DEFAULT_TIMEOUT",
     "Dist",
+    "DistInfo",
     "Downloaded",
     "ENV_ALLOWED_HOSTS",
     "FAILURE_TITLE",
     "Fetcher",
     "GitHub",
+    "Issue",
     "JsonApi",
     "LOOPBACK_NAMES",
     "MAX_ISSUE_PAGES",
-    "Publication",
+    "Ownership",
     "PushResult",
     "RETRYABLE_STATUSES",
     "Registry",
+    "RegistryConfig",
     "RetryPolicy",
     "RunContext",
+    "StagedFile",
     "Target",
     "USER_AGENT",
     "UrlCheck",
     "allowed_hosts",
     "channel_policy",
-    "check_ownership",
     "commit_and_push",
     "default_branch",
     "download_policy",
@@ -245,12 +274,13 @@ __all__ = [
     "maintainer_teams",
     "make_session",
     "notify_failure",
-    "output_path",
-    "publish",
+    "ownership_finding",
+    "register_output",
     "run_url",
     "send",
     "url_setting",
     "urllib3_errors",
+    "valid_repo",
     "with_retries",
 ]
 

@@ -1,17 +1,18 @@
-"""anaconda.org: copying a validated artifact from staging to production, checked and cleaned up."""
+"""anaconda.org: the file calls of the publication chain and the staging listing, with retries.
+
+Every call names the owner and, for copies, the label on both sides: an
+upload to ``rc`` is copied to ``rc``, never to ``main``. A file's metadata
+(``GET /dist``) carries its md5, sha256 (where the server has it) and labels.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote
 
 from artifact_validation.core.errors import ApiError, HttpStatusError
-from artifact_validation.core.findings import Code, Finding
 from artifact_validation.services.api import JsonApi
-
-if TYPE_CHECKING:
-    pass
 
 #: The public API, the default of ``ANACONDA_API_URL``.
 DEFAULT_API_URL = "https://api.anaconda.org"
@@ -32,8 +33,38 @@ class Dist:
     basename: str
 
 
+@dataclass(frozen=True)
+class DistInfo:
+    """What anaconda.org records for one file: hashes (lower-case) and labels."""
+
+    md5: str
+    sha256: str
+    labels: tuple[str, ...]
+
+    def holds(self, md5: str, sha256: str) -> bool:
+        """Whether these are the bytes with ``md5`` and ``sha256`` (each when given).
+
+        A hash the server does not report is not compared; at least one must be.
+        """
+        compared = [(have, want) for have, want in ((self.md5, md5), (self.sha256, sha256)) if want]
+        known = [(have, want) for have, want in compared if have]
+        return bool(known) and all(have == want.lower() for have, want in known)
+
+    def to_json(self) -> dict[str, Any]:
+        """For the JSON report."""
+        return {"md5": self.md5, "sha256": self.sha256, "labels": list(self.labels)}
+
+
+@dataclass(frozen=True)
+class StagedFile:
+    """One file of an owner's label: ``subdir/file`` and when it was uploaded (ISO 8601)."""
+
+    basename: str
+    upload_time: str
+
+
 class Anaconda(JsonApi):
-    """The three anaconda.org calls of the copy step, each with retries (then exit 3)."""
+    """The anaconda.org calls of the publication chain and of the reconcile listing."""
 
     default_url = DEFAULT_API_URL
     default_timeout = 120.0
@@ -55,88 +86,71 @@ class Anaconda(JsonApi):
             ]
         )
 
-    def _send(self, method: str, url: str, what: str, token: str, body: Any = None) -> Any:
-        return self.call(method, url, what, token=token, body=body)
+    def copy(self, dist: Dist, from_owner: str, to_owner: str, token: str, label: str) -> bool:
+        """Copy ``dist`` from ``from_owner`` to ``to_owner``, label ``label`` on both sides.
 
-    def copy(self, dist: Dist, from_owner: str, to_owner: str, token: str) -> bool:
-        """Copy ``dist`` from ``from_owner`` to ``to_owner``; False if it was already there.
-
-        A 409 (the file exists at ``to_owner``) is not an error here: the
-        caller must compare the md5 of what is there.
+        False when the file already exists at ``to_owner`` (409): the caller
+        compares what is there. Anything else final raises (exit 3).
         """
-        url = f"{self.api_url}/copy/package/{self._path(from_owner, dist)}"
-        body = {"to_owner": to_owner, "from_channel": "main", "to_channel": "main"}
+        url = f"{self.base_url}/copy/package/{self._path(from_owner, dist)}"
+        body = {"to_owner": to_owner, "from_channel": label, "to_channel": label}
+        what = f"copying {dist.basename} ({label}) from {from_owner} to {to_owner}"
         try:
-            self._send("POST", url, f"copying {dist.basename} to {to_owner}", token, body)
+            self.call("POST", url, what, token=token, body=body)
         except HttpStatusError as exc:
             if exc.status == 409:
                 return False
             raise
         return True
 
-    def dist_md5(self, owner: str, dist: Dist, token: str) -> str | None:
-        """The md5 anaconda.org records for ``dist`` at ``owner``, or None if it has none."""
-        url = f"{self.api_url}/dist/{self._path(owner, dist)}"
+    def dist_info(self, owner: str, dist: Dist, token: str = "") -> DistInfo | None:
+        """What ``owner`` holds for ``dist``, or None when it has no such file (404)."""
+        url = f"{self.base_url}/dist/{self._path(owner, dist)}"
         what = f"reading {dist.basename} at {owner}"
         try:
-            doc = self._send("GET", url, what, token)
+            doc = self.call("GET", url, what, token=token, strict=True)
         except HttpStatusError as exc:
             if exc.status == 404:
                 return None
             raise
-        md5 = doc.get("md5") if isinstance(doc, dict) else None
-        if not isinstance(md5, str) or not md5:
+        if not isinstance(doc, dict):
+            raise ApiError(f"{what}: the answer is not an object")
+        md5, sha256, labels = doc.get("md5"), doc.get("sha256") or "", doc.get("labels", [])
+        if not isinstance(md5, str) or not md5 or not isinstance(sha256, str):
             raise ApiError(f"{what}: the answer has no md5")
-        return md5.lower()
+        if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
+            raise ApiError(f"{what}: the answer's labels are not a list of names")
+        return DistInfo(md5.lower(), sha256.lower(), tuple(sorted(labels)))
 
     def remove(self, owner: str, dist: Dist, token: str) -> bool:
         """Delete ``dist`` from ``owner``; False if it was already gone (404)."""
-        url = f"{self.api_url}/dist/{self._path(owner, dist)}"
+        url = f"{self.base_url}/dist/{self._path(owner, dist)}"
         try:
-            self._send("DELETE", url, f"removing {dist.basename} from {owner}", token)
+            self.call("DELETE", url, f"removing {dist.basename} from {owner}", token=token)
         except HttpStatusError as exc:
             if exc.status == 404:
                 return False
             raise
         return True
 
+    def labels(self, owner: str, token: str = "") -> list[str]:
+        """The labels (channels) of ``owner``."""
+        url = f"{self.base_url}/channels/{_segment(owner, 'owner')}"
+        doc = self.call("GET", url, f"listing the labels of {owner}", token=token, strict=True)
+        if not isinstance(doc, dict):
+            raise ApiError(f"listing the labels of {owner}: the answer is not an object")
+        return sorted(str(k) for k in doc)
 
-@dataclass(frozen=True)
-class Publication:
-    """What the copy step did: copied now (or found there already), and the production md5."""
-
-    copied: bool
-    production_md5: str | None
-
-    def to_json(self) -> dict[str, Any]:
-        """JSON-ready dict for the report."""
-        return {"copied": self.copied, "production_md5": self.production_md5}
-
-
-def publish(
-    anaconda: Anaconda,
-    dist: Dist,
-    *,
-    md5: str,
-    from_owner: str,
-    to_owner: str,
-    prod_token: str,
-) -> tuple[Publication, Finding | None]:
-    """Copy a validated artifact to production and check that production holds its md5.
-
-    Returns the publication and an AV702 finding when production does not
-    hold the validated bytes (a 409 with another file, or a bad copy). The
-    caller removes the file from staging only when there is no finding (the
-    staging copy is the evidence otherwise). API failures after retries
-    raise (exit 3); nothing here ever passes by error.
-    """
-    copied = anaconda.copy(dist, from_owner, to_owner, prod_token)
-    there = anaconda.dist_md5(to_owner, dist, prod_token)
-    if there == md5.lower():
-        return Publication(copied, there), None
-    how = "was copied" if copied else "already existed there (the copy answered 409)"
-    found = f"md5 {there}" if there else "no file"
-    detail = (
-        f"{to_owner}/{dist.basename} {how}, but production has {found}; the validated md5 is {md5}"
-    )
-    return Publication(copied, there), Finding(Code.AV702, (dist.basename,), detail)
+    def label_files(self, owner: str, label: str, token: str = "") -> list[StagedFile]:
+        """The files of ``owner`` under ``label``, with their upload times."""
+        url = f"{self.base_url}/channels/{_segment(owner, 'owner')}/{_segment(label, 'label')}"
+        what = f"listing {owner}/label/{label}"
+        doc = self.call("GET", url, what, token=token, strict=True)
+        files = doc.get("files") if isinstance(doc, dict) else None
+        if not isinstance(files, list):
+            raise ApiError(f"{what}: the answer has no 'files' list")
+        out = []
+        for item in files:
+            if isinstance(item, dict) and isinstance(item.get("basename"), str):
+                out.append(StagedFile(item["basename"], str(item.get("upload_time") or "")))
+        return out

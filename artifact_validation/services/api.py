@@ -39,6 +39,20 @@ class JsonApi:
         self.session = session or make_session()
         self.timeout = timeout if timeout is not None else self.default_timeout
 
+    def raw(self, method: str, url: str, what: str, *, token: str = "") -> bytes:
+        """One call; the answer's bytes as sent."""
+        headers = {"Authorization": f"token {token}"} if token else {}
+        response = send(
+            self.session,
+            method,
+            url,
+            what=what,
+            policy=self.retry,
+            headers=headers,
+            timeout=self.timeout,
+        )
+        return bytes(response.content)
+
     def call(
         self,
         method: str,

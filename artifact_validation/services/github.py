@@ -46,11 +46,13 @@ DEFAULT_API_URL = "https://api.github.com"
 #: Issue listing pages read when looking for an open issue by title (100 issues per page).
 MAX_ISSUE_PAGES = 10
 
-#: The title of the one issue per workflow that the failure notifier keeps (issue 7 §3).
-FAILURE_TITLE = "[bot] {workflow} failed"
-
 _REPO_RE = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 _BRANCH_RE = re.compile(r"^(?!/)(?!.*//)(?!.*\.\.)[A-Za-z0-9_./+-]+(?<![/.])$")
+
+
+def valid_repo(repo: str) -> bool:
+    """Whether ``repo`` looks like ``owner/name``."""
+    return isinstance(repo, str) and _REPO_RE.match(repo) is not None
 
 
 def _split_repo(repo: str) -> tuple[str, str]:
@@ -197,6 +199,59 @@ class GitHub:
                 break
         return min(found) if found else None
 
+    def issues(self, repo: str, state: str = "all") -> list[Issue]:
+        """Every issue (not pull request) of ``repo`` in ``state``, newest first."""
+        owner, name = _split_repo(repo)
+        found: list[Issue] = []
+        for page in range(1, MAX_ISSUE_PAGES + 1):
+            items = self.request(
+                f"listing issues of {repo}",
+                "GET",
+                f"/repos/{owner}/{name}/issues",
+                query={"state": state, "per_page": 100, "page": page},
+            )
+            if not isinstance(items, list):
+                raise HttpStatusError(f"listing issues of {repo}: unexpected answer", 200)
+            found += [_issue(item) for item in items if _is_issue(item)]
+            if len(items) < 100:
+                break
+        return found
+
+    def find_issues(self, repo: str, title: str, authors: Iterable[str]) -> list[Issue]:
+        """Issues titled exactly ``title`` opened by one of ``authors``, open or closed,
+        oldest first. An issue someone else opened with that title is never ours."""
+        wanted = {a.lower() for a in authors}
+        matches = [i for i in self.issues(repo) if i.title == title and i.author.lower() in wanted]
+        return sorted(matches, key=lambda i: i.number)
+
+    def set_issue_state(self, repo: str, number: int, state: str) -> None:
+        """Reopen (``open``) or close (``closed``) issue ``number``."""
+        owner, name = _split_repo(repo)
+        self.request(
+            f"setting {repo}#{number} {state}",
+            "PATCH",
+            f"/repos/{owner}/{name}/issues/{int(number)}",
+            data={"state": state},
+        )
+
+    def dispatch(self, repo: str, event_type: str, payload: dict[str, Any]) -> None:
+        """Send a ``repository_dispatch`` of ``event_type`` with ``payload`` to ``repo``."""
+        owner, name = _split_repo(repo)
+        self.request(
+            f"dispatching {event_type} to {repo}",
+            "POST",
+            f"/repos/{owner}/{name}/dispatches",
+            data={"event_type": event_type, "client_payload": payload},
+        )
+
+    def login(self) -> str:
+        """The login of the token's account (``GET /user``)."""
+        user = self.request("reading the token's user", "GET", "/user")
+        login = user.get("login") if isinstance(user, dict) else None
+        if not isinstance(login, str) or not login:
+            raise HttpStatusError("reading the token's user: the answer has no login", 200)
+        return login
+
     def create_issue(self, repo: str, title: str, body: str) -> int:
         """Open an issue and return its number."""
         owner, name = _split_repo(repo)
@@ -269,26 +324,84 @@ class GitHub:
             data={"ref": f"refs/heads/{_check_branch(branch)}", "sha": sha},
         )
 
-    def put_file(self, repo: str, branch: str, path: str, content: str, message: str) -> None:
-        """Create or replace ``path`` on ``branch`` with the contents API (one commit)."""
+    def read_file(self, repo: str, branch: str, path: str) -> tuple[str, str] | None:
+        """``(text, blob sha)`` of ``path`` on ``branch``, or None when it does not exist."""
         owner, name = _split_repo(repo)
         url = f"/repos/{owner}/{name}/contents/{quote(path, safe='/')}"
+        try:
+            doc = self.request(
+                f"reading {path} on {repo}@{branch}",
+                "GET",
+                url,
+                query={"ref": _check_branch(branch)},
+            )
+        except HttpStatusError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        if not isinstance(doc, dict) or not isinstance(doc.get("sha"), str):
+            raise HttpStatusError(f"reading {path} on {repo}@{branch}: not a file", 200)
+        try:
+            text = base64.b64decode(str(doc.get("content") or "")).decode("utf-8")
+        except ValueError as exc:
+            raise HttpStatusError(f"reading {path} on {repo}@{branch}: not UTF-8", 200) from exc
+        return text, doc["sha"]
+
+    def list_files(self, repo: str, branch: str, directory: str) -> list[str]:
+        """The names of the files in ``directory`` on ``branch`` (empty when it is missing)."""
+        owner, name = _split_repo(repo)
+        url = f"/repos/{owner}/{name}/contents/{quote(directory, safe='/')}"
+        try:
+            items = self.request(
+                f"listing {directory} on {repo}@{branch}", "GET", url, query={"ref": branch}
+            )
+        except HttpStatusError as exc:
+            if exc.status == 404:
+                return []
+            raise
+        if not isinstance(items, list):
+            return []
+        return sorted(
+            str(i["name"]) for i in items if isinstance(i, dict) and i.get("type") == "file"
+        )
+
+    def write_file(
+        self,
+        repo: str,
+        branch: str,
+        path: str,
+        content: str,
+        message: str,
+        *,
+        sha: str | None,
+    ) -> None:
+        """Create ``path`` (``sha`` None) or replace the version whose blob is ``sha``.
+
+        GitHub refuses (409 or 422) when the file changed since ``sha`` was read:
+        the write is a compare-and-swap, so two writers never lose each other's lines.
+        """
+        owner, name = _split_repo(repo)
         data: dict[str, Any] = {
             "message": message,
             "content": base64.b64encode(content.encode("utf-8")).decode("ascii"),
             "branch": _check_branch(branch),
         }
-        try:
-            current = self.request(
-                f"reading {path} on {repo}@{branch}", "GET", url, query={"ref": branch}
-            )
-        except HttpStatusError as exc:
-            if exc.status != 404:
-                raise
-        else:
-            if isinstance(current, dict) and isinstance(current.get("sha"), str):
-                data["sha"] = current["sha"]
+        if sha is not None:
+            data["sha"] = sha
+        url = f"/repos/{owner}/{name}/contents/{quote(path, safe='/')}"
         self.request(f"writing {path} on {repo}@{branch}", "PUT", url, data=data)
+
+    def delete_file(self, repo: str, branch: str, path: str, sha: str, message: str) -> None:
+        """Delete ``path`` on ``branch`` (its current blob is ``sha``)."""
+        owner, name = _split_repo(repo)
+        url = f"/repos/{owner}/{name}/contents/{quote(path, safe='/')}"
+        data = {"message": message, "sha": sha, "branch": _check_branch(branch)}
+        self.request(f"deleting {path} on {repo}@{branch}", "DELETE", url, data=data)
+
+    def put_file(self, repo: str, branch: str, path: str, content: str, message: str) -> None:
+        """Create or replace ``path`` on ``branch`` with the contents API (one commit)."""
+        current = self.read_file(repo, branch, path)
+        self.write_file(repo, branch, path, content, message, sha=current[1] if current else None)
 
     def create_pull(self, repo: str, head: str, base: str, title: str, body: str) -> dict[str, Any]:
         """Open a pull request from ``head`` into ``base``; return number, url, head_branch."""
@@ -328,6 +441,36 @@ class GitHub:
         return min(pulls, key=lambda p: p["number"]) if pulls else None
 
 
+@dataclass(frozen=True)
+class Issue:
+    """An issue as the worker needs it: number, title, state and who opened it."""
+
+    number: int
+    title: str
+    state: str
+    author: str
+
+
+def _is_issue(item: Any) -> bool:
+    return (
+        isinstance(item, dict)
+        and "pull_request" not in item
+        and isinstance(item.get("number"), int)
+    )
+
+
+def _issue(item: dict[str, Any]) -> Issue:
+    user = item.get("user")
+    if not isinstance(user, dict):
+        user = {}
+    return Issue(
+        int(item["number"]),
+        str(item.get("title") or ""),
+        str(item.get("state") or ""),
+        str(user.get("login") or ""),
+    )
+
+
 def _number(item: Any, what: str) -> int:
     number = item.get("number") if isinstance(item, dict) else None
     if not isinstance(number, int):
@@ -343,83 +486,3 @@ def _pull_record(pull: Any, what: str) -> dict[str, Any]:
         "url": str(pull.get("html_url") or ""),
         "head_branch": str(head.get("ref") or ""),
     }
-
-
-# --- run links and the failure notifier ---------------------------------------------------------
-
-
-def run_url(server_url: str, repository: str, run_id: str) -> str:
-    """The web link of a workflow run: ``<server>/<owner>/<repo>/actions/runs/<run id>``."""
-    return f"{server_url.rstrip('/')}/{repository}/actions/runs/{run_id}"
-
-
-def url_setting(environ: Mapping[str, str], name: str, default: str) -> str:
-    """The base URL in ``$name`` (or ``default``), checked; ``UsageError`` when malformed."""
-    value = environ.get(name, "").strip() or default
-    if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", value):
-        raise UsageError(f"${name}: {value!r} must be an http(s) base URL")
-    return value.rstrip("/")
-
-
-@dataclass(frozen=True)
-class RunContext:
-    """What a workflow run knows about itself from the environment Actions sets.
-
-    The one reader of ``GITHUB_API_URL``, ``GITHUB_TOKEN`` (or ``GH_TOKEN``),
-    ``GITHUB_SERVER_URL``, ``GITHUB_REPOSITORY`` and ``GITHUB_RUN_ID``; a local
-    run has no repository or run id, so no run link.
-    """
-
-    api_url: str = DEFAULT_API_URL
-    token: str = ""
-    server_url: str = "https://github.com"
-    repository: str = ""
-    run_id: str = ""
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str]) -> RunContext:
-        """Read and check the variables; a malformed URL is a ``UsageError``."""
-        token = environ.get("GITHUB_TOKEN", "").strip() or environ.get("GH_TOKEN", "").strip()
-        repository = environ.get("GITHUB_REPOSITORY", "")
-        run_id = environ.get("GITHUB_RUN_ID", "")
-        return cls(
-            api_url=url_setting(environ, "GITHUB_API_URL", DEFAULT_API_URL),
-            token=token,
-            server_url=url_setting(environ, "GITHUB_SERVER_URL", "https://github.com"),
-            repository=repository if _REPO_RE.match(repository) else "",
-            run_id=run_id if run_id.isdigit() else "",
-        )
-
-    @property
-    def run_link(self) -> str:
-        """The web link of this run, or '' outside Actions."""
-        if not (self.repository and self.run_id):
-            return ""
-        return run_url(self.server_url, self.repository, self.run_id)
-
-    def require_token(self, why: str) -> str:
-        """The token; a ``UsageError`` saying ``why`` it is needed when there is none."""
-        if not self.token:
-            raise UsageError(f"$GITHUB_TOKEN (or $GH_TOKEN) must be set: {why}")
-        return self.token
-
-    def client(self, retry: RetryPolicy | None = None) -> GitHub:
-        """The GitHub client of this run (its API URL and token)."""
-        return GitHub(self.api_url, self.token, retry=retry)
-
-
-def notify_failure(gh: GitHub, repo: str, workflow: str, link: str) -> tuple[int, bool]:
-    """Open, or comment on, the one ``[bot] <workflow> failed`` issue of ``repo``; (number, new).
-
-    Every workflow calls this (through ``notify_failure.py``) when it fails on
-    the default branch, so repeated failures land on one issue per workflow.
-    """
-    if not workflow.strip() or "\n" in workflow:
-        raise UsageError("the workflow name must be one non-empty line")
-    title = FAILURE_TITLE.format(workflow=workflow.strip())
-    body = (
-        f"The `{workflow.strip()}` workflow failed: {link}\n\n"
-        "This issue collects every failure of that workflow on the default branch; "
-        "close it once the cause is fixed (the next failure opens a new one)."
-    )
-    return gh.open_or_comment_issue(repo, title, body)

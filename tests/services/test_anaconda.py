@@ -1,15 +1,15 @@
-"""Tests of the copy step against the fake anaconda.org: copy, read-back, staging clean-up, 409."""
+"""Tests of the anaconda.org client against the fake: labelled copies, file records, listings."""
 
 from __future__ import annotations
 
 import pytest
 
-from artifact_validation.core import Code, HttpStatusError
-from artifact_validation.services import Anaconda, Dist, RetryPolicy, publish
+from artifact_validation.core import HttpStatusError
+from artifact_validation.services import Anaconda, Dist, DistInfo, RetryPolicy
 from tests.support.fake_api import FakeApi
 
 DIST = Dist("foo", "1.0", "linux-64/foo-1.0-0.conda")
-MD5 = "a" * 32
+MD5, SHA = "a" * 32, "b" * 64
 KEY = ("foo", "1.0", "linux-64/foo-1.0-0.conda")
 
 
@@ -18,79 +18,64 @@ def client(api: FakeApi) -> Anaconda:
     return Anaconda(api.anaconda_url, retry=RetryPolicy(attempts=3, sleep=lambda _: None))
 
 
-def run(api: FakeApi) -> tuple:
-    """Publish DIST from cf-staging to conda-forge with the fake's tokens."""
-    return publish(
-        client(api),
-        DIST,
-        md5=MD5,
-        from_owner="cf-staging",
-        to_owner="conda-forge",
-        prod_token="prod",
-    )
-
-
 @pytest.fixture
 def staged(fake_api: FakeApi) -> FakeApi:
-    """The fake with DIST on cf-staging and per-owner tokens enforced."""
+    """The fake with DIST on cf-staging under label rc, per-owner tokens enforced."""
     fake_api.anaconda_tokens = {"cf-staging": "stg", "conda-forge": "prod"}
-    fake_api.add_dist("cf-staging", *KEY, md5=MD5)
+    fake_api.add_dist("cf-staging", *KEY, md5=MD5, sha256=SHA, labels=("rc",))
     return fake_api
 
 
-def test_copy_read_back_and_remove(staged: FakeApi) -> None:
-    """A copy is checked in production, then the staging file is removed with its token."""
-    publication, finding = run(staged)
-    assert finding is None and publication.copied and publication.production_md5 == MD5
-    calls = [(r.method, r.path) for r in staged.requests]
-    assert calls == [
-        ("POST", "/anaconda/copy/package/cf-staging/foo/1.0/linux-64/foo-1.0-0.conda"),
-        ("GET", "/anaconda/dist/conda-forge/foo/1.0/linux-64/foo-1.0-0.conda"),
-    ]
+def test_copy_keeps_the_label(staged: FakeApi) -> None:
+    """A copy names the label on both sides: rc stays rc."""
+    assert client(staged).copy(DIST, "cf-staging", "conda-forge", "prod", "rc") is True
     assert staged.requests[0].json() == {
         "to_owner": "conda-forge",
-        "from_channel": "main",
-        "to_channel": "main",
+        "from_channel": "rc",
+        "to_channel": "rc",
     }
     assert staged.requests[0].headers["authorization"] == "token prod"
-    assert client(staged).remove("cf-staging", DIST, "stg") is True
-    assert ("cf-staging", *KEY) not in staged.dists and ("conda-forge", *KEY) in staged.dists
+    assert staged.dists[("conda-forge", *KEY)]["labels"] == ["rc"]
 
 
-def test_409_with_the_same_md5_is_success(staged: FakeApi) -> None:
-    """A re-run after a copy finds the same file in production: not copied, no finding."""
-    staged.add_dist("conda-forge", *KEY, md5=MD5)
-    publication, finding = run(staged)
-    assert finding is None and publication.copied is False
+def test_dist_info_reads_hashes_and_labels(staged: FakeApi) -> None:
+    """GET /dist gives md5, sha256 and labels; a missing file is None."""
+    info = client(staged).dist_info("cf-staging", DIST)
+    assert info == DistInfo(MD5, SHA, ("rc",))
+    assert info.holds(MD5, SHA) and info.holds(MD5, "") and not info.holds("c" * 32, "")
+    assert client(staged).dist_info("conda-forge", DIST) is None
 
 
-def test_409_with_another_md5_is_av702(staged: FakeApi) -> None:
-    """A different file already in production is AV702 and staging is left alone."""
-    staged.add_dist("conda-forge", *KEY, md5="b" * 32)
-    publication, finding = run(staged)
-    assert finding is not None and finding.code is Code.AV702
-    assert "409" in finding.detail and "b" * 32 in finding.detail
-    assert not staged.requests_to("anaconda", "DELETE")
+def test_409_is_false(staged: FakeApi) -> None:
+    """The file already at the destination is False: the caller compares what is there."""
+    staged.add_dist("conda-forge", *KEY, md5=MD5, labels=("rc",))
+    assert client(staged).copy(DIST, "cf-staging", "conda-forge", "prod", "rc") is False
 
 
 def test_failing_copy_raises_after_retries(staged: FakeApi) -> None:
     """A copy answered 502 every time raises HttpStatusError (exit 3) after the attempts."""
     staged.fail("POST", "/anaconda/copy/*", 502, times=None)
     with pytest.raises(HttpStatusError, match="HTTP 502"):
-        run(staged)
+        client(staged).copy(DIST, "cf-staging", "conda-forge", "prod", "rc")
     assert len(staged.requests) == 3
 
 
 def test_wrong_token_is_final(staged: FakeApi) -> None:
     """A 401 is not retried: the token is wrong and waiting will not fix it."""
     with pytest.raises(HttpStatusError, match="HTTP 401"):
-        client(staged).copy(DIST, "cf-staging", "conda-forge", "wrong")
+        client(staged).copy(DIST, "cf-staging", "conda-forge", "wrong", "rc")
     assert len(staged.requests) == 1
 
 
 def test_removing_a_missing_file_is_false(staged: FakeApi) -> None:
     """A staging file already gone (a re-run) is not an error."""
-    assert (
-        client(staged).remove("cf-staging", Dist("bar", "1", "noarch/bar-1-0.conda"), "stg")
-        is False
-    )
+    missing = Dist("bar", "1", "noarch/bar-1-0.conda")
+    assert client(staged).remove("cf-staging", missing, "stg") is False
+
+
+def test_listing_labels_and_files(staged: FakeApi) -> None:
+    """The reconcile job lists an owner's labels and each label's files with upload times."""
+    api = client(staged)
+    assert api.labels("cf-staging") == ["rc"]
+    [staged_file] = api.label_files("cf-staging", "rc")
+    assert staged_file.basename == "linux-64/foo-1.0-0.conda" and staged_file.upload_time

@@ -125,8 +125,21 @@ class FakeApi:
         self.repos: dict[str, GitHubRepo] = {}
         self.dists: dict[tuple[str, str, str, str], dict[str, Any]] = {}
         self.registry: dict[str, Any] = {}
+        #: the registry's config.json (None: absent) and allow-list (feedstock -> globs)
+        self.registry_config: dict[str, Any] | None = {
+            "outputs_path": "outputs",
+            "shard_level": 3,
+            "shard_fill": "z",
+            "auto_register_all": False,
+        }
+        self.allowlist: dict[str, list[str]] = {}
         self.anaconda_tokens: dict[str, str] = {}
+        #: called as (to_owner, source key) after each copy: tests swap bytes mid-chain
+        self.on_copy: Any = None
         self.github_token: str | None = None
+        #: token -> login of its account (also accepted when ``github_token`` is set); a token
+        #: not listed is github-actions[bot]
+        self.github_logins: dict[str, str] = {}
         self._failures: list[_Failure] = []
         self._numbers = itertools.count(1)
         self._shas = itertools.count(1)
@@ -243,10 +256,18 @@ class FakeApi:
         """The state of ``full_name`` (created on first use like ``add_repo``)."""
         return self.add_repo(full_name)
 
-    def add_issue(self, full_name: str, title: str, body: str = "", state: str = "open") -> int:
-        """Pre-existing issue; returns its number."""
+    def add_issue(
+        self,
+        full_name: str,
+        title: str,
+        body: str = "",
+        state: str = "open",
+        author: str = "github-actions[bot]",
+    ) -> int:
+        """Pre-existing issue opened by ``author``; returns its number."""
         with self.lock:
-            return self._new_issue(self.github_repo(full_name), title, body, state)["number"]
+            repo = self.github_repo(full_name)
+            return self._new_issue(repo, title, body, state, author)["number"]
 
     def add_dist(
         self,
@@ -258,6 +279,8 @@ class FakeApi:
         md5: str,
         sha256: str = "",
         size: int = 0,
+        labels: tuple[str, ...] = ("main",),
+        upload_time: str = "2026-01-01T00:00:00+00:00",
     ) -> None:
         """Put a file record on anaconda.org (``basename`` is ``subdir/file``)."""
         with self.lock:
@@ -268,6 +291,8 @@ class FakeApi:
                 "sha256": sha256,
                 "size": size,
                 "owner": owner,
+                "labels": list(labels),
+                "upload_time": upload_time,
             }
 
     def register_output(self, name: str, feedstocks: list[str]) -> None:
@@ -275,18 +300,31 @@ class FakeApi:
         with self.lock:
             self.registry[shard_path(name)] = {"feedstocks": list(feedstocks)}
 
+    def allow_globs(self, feedstock: str, globs: list[str]) -> None:
+        """Add ``feedstock: globs`` to the registry's auto-registration allow-list."""
+        with self.lock:
+            self.allowlist[feedstock] = list(globs)
+
     # --- internals ----------------------------------------------------------------------------
 
     def _sha(self) -> str:
         return hashlib.sha1(str(next(self._shas)).encode(), usedforsecurity=False).hexdigest()
 
-    def _new_issue(self, repo: GitHubRepo, title: str, body: str, state: str) -> dict[str, Any]:
+    def login_of(self, request: Request) -> str:
+        """The login of the account whose token made ``request``."""
+        token = request.headers.get("authorization", "").removeprefix("token ").strip()
+        return self.github_logins.get(token, "github-actions[bot]")
+
+    def _new_issue(
+        self, repo: GitHubRepo, title: str, body: str, state: str, author: str
+    ) -> dict[str, Any]:
         number = next(self._numbers)
         issue = {
             "number": number,
             "title": title,
             "body": body,
             "state": state,
+            "user": {"login": author},
             "comments": [],
             "html_url": f"https://github.com/{repo.full_name}/issues/{number}",
         }
@@ -384,11 +422,15 @@ def _page(items: list[Any], query: dict[str, str]) -> list[Any]:
 
 
 def _github(api: FakeApi, req: Request, path: str, _h: _Handler) -> None:
-    if api.github_token is not None and req.headers.get("authorization") != (
-        f"token {api.github_token}"
+    accepted = {api.github_token, *api.github_logins}
+    if (
+        api.github_token is not None
+        and req.headers.get("authorization", "").removeprefix("token ") not in accepted
     ):
         raise _Reply(401, {"message": "Bad credentials"})
     m, method = re.fullmatch, req.method
+    if method == "GET" and path == "/user":
+        raise _Reply(200, {"login": api.login_of(req)})
     if method == "GET" and path == "/search/issues":
         raise _Reply(200, _search(api, req.query.get("q", "")))
     match = m(r"/repos/([^/]+/[^/]+)(/.*)?", path)
@@ -417,7 +459,8 @@ def _github(api: FakeApi, req: Request, path: str, _h: _Handler) -> None:
             doc = _json_body(req)
             if not isinstance(doc.get("title"), str) or not doc["title"]:
                 raise _Reply(422, {"message": "title is missing"})
-            issue = api._new_issue(repo, doc["title"], str(doc.get("body") or ""), "open")
+            body = str(doc.get("body") or "")
+            issue = api._new_issue(repo, doc["title"], body, "open", api.login_of(req))
             raise _Reply(201, _issue_json(issue))
     if match := m(r"/issues/(\d+)(/comments)?", rest):
         issue = next((i for i in repo.issues if i["number"] == int(match.group(1))), None)
@@ -467,8 +510,28 @@ def _github(api: FakeApi, req: Request, path: str, _h: _Handler) -> None:
             branch = req.query.get("ref") or repo.default_branch
             data = repo.files.get((branch, file_path))
             if data is None:
+                listing = [
+                    {"type": "file", "name": p[len(file_path) + 1 :], "path": p}
+                    for (b, p) in sorted(repo.files)
+                    if b == branch
+                    and p.startswith(file_path + "/")
+                    and "/" not in p[len(file_path) + 1 :]
+                ]
+                if listing:
+                    raise _Reply(200, listing)
                 raise _Reply(404, {"message": "Not Found"})
             raise _Reply(200, _content_json(file_path, data))
+        if method == "DELETE":
+            doc = _json_body(req)
+            branch = str(doc.get("branch") or repo.default_branch)
+            old = repo.files.get((branch, file_path))
+            if old is None:
+                raise _Reply(404, {"message": "Not Found"})
+            if doc.get("sha") != _blob_sha(old):
+                raise _Reply(409, {"message": "sha does not match"})
+            del repo.files[(branch, file_path)]
+            repo.refs[branch] = api._sha()
+            raise _Reply(200, {"commit": {"sha": repo.refs[branch]}})
         if method == "PUT":
             doc = _json_body(req)
             branch = str(doc.get("branch") or repo.default_branch)
@@ -477,8 +540,12 @@ def _github(api: FakeApi, req: Request, path: str, _h: _Handler) -> None:
             if not isinstance(doc.get("message"), str) or not isinstance(doc.get("content"), str):
                 raise _Reply(422, {"message": "message and content are required"})
             old = repo.files.get((branch, file_path))
-            if old is not None and doc.get("sha") != _blob_sha(old):
+            if old is not None and not doc.get("sha"):
                 raise _Reply(422, {"message": '"sha" wasn\'t supplied.'})
+            if old is not None and doc.get("sha") != _blob_sha(old):
+                raise _Reply(409, {"message": f"{file_path} does not match {doc.get('sha')}"})
+            if old is None and doc.get("sha"):
+                raise _Reply(409, {"message": f"{file_path} does not exist any more"})
             data = base64.b64decode(doc["content"], validate=True)
             repo.files[(branch, file_path)] = data
             repo.refs[branch] = api._sha()
@@ -560,13 +627,26 @@ def _anaconda(api: FakeApi, req: Request, path: str, _h: _Handler) -> None:
         if not isinstance(to_owner, str) or not to_owner:
             raise _Reply(400, {"error": "to_owner is required"})
         _check_token(api, req, to_owner)
-        if key not in api.dists:
+        source = api.dists.get(key)
+        from_label = str(doc.get("from_channel") or "main")
+        if source is None or from_label not in source.get("labels", ["main"]):
             raise _Reply(404, {"error": "file not found"})
         target = (to_owner, *key[1:])
         if target in api.dists:
             raise _Reply(409, {"error": "file already exists"})
-        api.dists[target] = {**api.dists[key], "owner": to_owner}
-        raise _Reply(201, api.dists[target])
+        to_label = str(doc.get("to_channel") or "main")
+        api.dists[target] = {**source, "owner": to_owner, "labels": [to_label]}
+        if api.on_copy is not None:
+            api.on_copy(to_owner, key)
+        raise _Reply(201, [api.dists[target]])
+    if parts[0] == "channels" and req.method == "GET" and len(parts) in (2, 3):
+        owner = parts[1]
+        files = [d for (o, *_), d in sorted(api.dists.items()) if o == owner]
+        if len(parts) == 2:
+            labels = sorted({label for d in files for label in d.get("labels", ["main"])})
+            raise _Reply(200, {label: {"is_locked": False} for label in labels})
+        on_label = [d for d in files if parts[2] in d.get("labels", ["main"])]
+        raise _Reply(200, {"is_locked": False, "files": on_label})
     if len(parts) == 6 and parts[0] == "dist":
         owner, name, version, subdir, fn = parts[1:]
         key = (owner, name, version, f"{subdir}/{fn}")
@@ -589,7 +669,15 @@ def _check_token(api: FakeApi, req: Request, owner: str) -> None:
 
 
 def _registry(api: FakeApi, req: Request, path: str, _h: _Handler) -> None:
-    doc = api.registry.get(path.lstrip("/"))
+    name = path.lstrip("/")
+    if req.method == "GET" and name == "config.json" and api.registry_config is not None:
+        raise _Reply(200, api.registry_config)
+    if req.method == "GET" and name == "feedstock_outputs_autoreg_allowlist.yml":
+        text = "".join(
+            f"{f}:\n" + "".join(f"  - '{g}'\n" for g in gs) for f, gs in api.allowlist.items()
+        )
+        raise _Reply(200, text.encode())
+    doc = api.registry.get(name)
     if req.method != "GET" or doc is None:
         raise _Reply(404, b"404: Not Found")
     raise _Reply(200, doc)

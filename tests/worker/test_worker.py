@@ -1,4 +1,4 @@
-"""Tests of the worker's environment contract and its exit-code rules."""
+"""Tests of the worker's environment contract, its steps' secrets and its exit-code rules."""
 
 from __future__ import annotations
 
@@ -9,14 +9,22 @@ import pytest
 from artifact_validation.archive import Verdict
 from artifact_validation.core import Code, Finding, UsageError
 from artifact_validation.worker import (
-    ISSUE_TITLE,
     ArtifactEvent,
     Options,
     Outcome,
+    Publication,
+    Status,
+    Step,
+    issue_title,
     settings_from_env,
 )
 
-ENV = {"GITHUB_TOKEN": "t", "STAGING_BINSTAR_TOKEN": "s", "PROD_BINSTAR_TOKEN": "p"}
+ENV = {
+    "GITHUB_TOKEN": "t",
+    "STAGING_BINSTAR_TOKEN": "s",
+    "POST_STAGING_BINSTAR_TOKEN": "ps",
+    "PROD_BINSTAR_TOKEN": "p",
+}
 EVENT = ArtifactEvent(
     "https://conda.anaconda.org/cf-staging/noarch/foo-1-0.conda",
     "a" * 32,
@@ -26,40 +34,51 @@ EVENT = ArtifactEvent(
     "noarch",
     "foo-1-0.conda",
 )
+COPY = Options(copy=True)
 
 
 def test_defaults_and_run_link() -> None:
     """Unset URLs take the public defaults; the run link needs repository and run id."""
     env = {**ENV, "GITHUB_REPOSITORY": "o/r", "GITHUB_RUN_ID": "9"}
-    settings = settings_from_env(env, copy=True)
-    assert settings.github_api_url == "https://api.github.com"
+    settings = settings_from_env(env, COPY)
+    assert settings.run.api_url == "https://api.github.com"
     assert settings.anaconda_api_url == "https://api.anaconda.org"
     assert settings.outputs_url.startswith("https://raw.githubusercontent.com/conda-forge/")
-    assert settings.run_link == "https://github.com/o/r/actions/runs/9"
+    assert settings.run.run_link == "https://github.com/o/r/actions/runs/9"
     assert "conda.anaconda.org" in settings.allowed_hosts
-    assert settings_from_env(ENV, copy=False).run_link == ""
+    assert settings_from_env(ENV, Options()).run.run_link == ""
 
 
 def test_gh_token_is_accepted() -> None:
     """GH_TOKEN stands in for GITHUB_TOKEN."""
-    assert settings_from_env({"GH_TOKEN": "g"}, copy=False).github_token == "g"
+    assert settings_from_env({"GH_TOKEN": "g"}, Options()).run.token == "g"
+
+
+def test_each_step_asks_for_its_own_secrets_only() -> None:
+    """The validate step needs no secret at all; publish the anaconda.org tokens only."""
+    settings_from_env({}, Options(copy=True, steps=(Step.VALIDATE,)))
+    publish = {k: v for k, v in ENV.items() if k != "GITHUB_TOKEN"}
+    settings_from_env(publish, Options(copy=True, steps=(Step.PUBLISH,)))
+    settings_from_env({"GH_TOKEN": "g"}, Options(steps=(Step.REPORT,)))
 
 
 @pytest.mark.parametrize(
-    ("env", "copy", "message"),
+    ("env", "options", "message"),
     [
-        ({}, False, "GITHUB_TOKEN"),
-        ({"GITHUB_TOKEN": "t"}, True, "STAGING_BINSTAR_TOKEN and \\$PROD_BINSTAR_TOKEN"),
-        ({**ENV, "ANACONDA_API_URL": "ftp://x"}, False, "ANACONDA_API_URL"),
-        ({**ENV, "GITHUB_API_URL": "not a url"}, False, "GITHUB_API_URL"),
-        ({**ENV, "FEEDSTOCK_OUTPUTS_URL": "https://x/?q"}, False, "FEEDSTOCK_OUTPUTS_URL"),
-        ({**ENV, "VALIDATE_ALLOWED_HOSTS": "https://x/"}, False, "allowed host"),
+        ({}, Options(), "GITHUB_TOKEN"),
+        ({"GITHUB_TOKEN": "t"}, COPY, "STAGING_BINSTAR_TOKEN and \\$POST_STAGING"),
+        ({**ENV, "ANACONDA_API_URL": "ftp://x"}, Options(), "ANACONDA_API_URL"),
+        ({**ENV, "GITHUB_API_URL": "not a url"}, Options(), "GITHUB_API_URL"),
+        ({**ENV, "FEEDSTOCK_OUTPUTS_URL": "https://x/?q"}, Options(), "FEEDSTOCK_OUTPUTS_URL"),
+        ({**ENV, "VALIDATE_ALLOWED_HOSTS": "https://x/"}, Options(), "allowed host"),
     ],
 )
-def test_bad_environment_is_a_usage_error(env: dict[str, str], copy: bool, message: str) -> None:
+def test_bad_environment_is_a_usage_error(
+    env: dict[str, str], options: Options, message: str
+) -> None:
     """A missing secret or a malformed URL is exit 2 naming the variable."""
     with pytest.raises(UsageError, match=message):
-        settings_from_env(env, copy=copy)
+        settings_from_env(env, options)
 
 
 @pytest.mark.parametrize(
@@ -67,38 +86,61 @@ def test_bad_environment_is_a_usage_error(env: dict[str, str], copy: bool, messa
     [
         (Options(issue_owner="bad owner"), "--issue-owner"),
         (Options(from_owner="x/y"), "--from-owner"),
-        (Options(from_owner="same", to_owner="same"), "must differ"),
+        (Options(from_owner="same", to_owner="same"), "must all differ"),
+        (Options(post_owner="conda-forge"), "must all differ"),
+        (Options(core_repo="nope"), "--core-repo"),
     ],
 )
 def test_bad_options_are_usage_errors(options: Options, message: str) -> None:
-    """Owner names are checked before anything runs."""
+    """Owner and repository names are checked before anything runs."""
     with pytest.raises(UsageError, match=message):
         options.check()
 
 
+AV201 = [Finding(Code.AV201, ("a",))]
+
+
 @pytest.mark.parametrize(
-    ("verdict", "problems", "code"),
+    ("case", "code", "status"),
     [
-        (Verdict(name="foo"), [], 0),
-        (Verdict(name="foo", findings=[Finding(Code.AV201, ("a",))]), [], 1),
-        (Verdict(name="foo", errors=["download failed"]), [], 3),
-        (Verdict(name="foo", findings=[Finding(Code.AV701)], errors=["registry"]), [], 1),
-        (Verdict(name="foo", findings=[Finding(Code.AV201, ("a",))]), ["GitHub down"], 3),
-        (Verdict(name="foo"), ["staging clean-up failed"], 3),
+        ({"verdict": Verdict(name="foo")}, 0, Status.VALIDATED),
+        ({"verdict": Verdict(name="foo"), "copy": True, "published": True}, 0, Status.PUBLISHED),
+        ({"verdict": Verdict(name="foo"), "copy": True}, 3, Status.FAILED),
+        ({"verdict": Verdict(name="foo", findings=AV201), "copy": True}, 1, Status.INVALID),
+        ({"verdict": Verdict(name="foo", errors=["download failed"])}, 3, Status.FAILED),
+        (
+            {"verdict": Verdict(name="foo", findings=[Finding(Code.AV701)], errors=["r"])},
+            1,
+            Status.INVALID,
+        ),
+        (
+            {"verdict": Verdict(name="foo", findings=AV201), "problems": ["GitHub down"]},
+            3,
+            Status.FAILED,
+        ),
     ],
 )
-def test_exit_code_table(verdict: Verdict, problems: list[str], code: int) -> None:
-    """0 only when valid and nothing failed; findings 1; failures to act 3."""
-    outcome = Outcome(EVENT, verdict, "conda-forge/foo-feedstock", problems=problems)
-    assert outcome.exit_code == code
+def test_exit_code_table(case: dict, code: int, status: Status) -> None:
+    """0 only when valid and everything asked for happened; findings 1; failures to act 3."""
+    copy = case.get("copy", False)
+    publication = Publication(published=case.get("published", False)) if copy else None
+    outcome = Outcome(
+        EVENT,
+        case["verdict"],
+        copy=copy,
+        publication=publication,
+        problems=case.get("problems", []),
+    )
+    assert outcome.exit_code == code and outcome.status is status
     assert outcome.to_json()["valid"] is (code == 0)
 
 
-def test_issue_title_uses_the_short_sha() -> None:
-    """One issue per commit: the title carries the first 7 hex digits."""
-    assert ISSUE_TITLE.format(short_sha=EVENT.short_sha) == (
-        "[warning] artifact validation failed for commit bbbbbbb"
+def test_issue_title_is_the_copy_services() -> None:
+    """The copy service's title, with the full sha; without a commit, no 'for commit'."""
+    assert issue_title(EVENT.git_sha) == (
+        "[warning] failed package validation and/or copy for commit " + "b" * 40
     )
+    assert issue_title("") == "[warning] failed package validation and/or copy"
 
 
 def test_default_report_path() -> None:

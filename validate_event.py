@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
             report_path=Path(args.report),
             download_deadline=args.download_deadline,
         )
-        outcome = run_event_file(
+        outcome, code = run_event_file(
             args.event,
             options,
             os.environ,
@@ -116,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         print(outcome.render_text(), file=sys.stderr, end="")
         if args.json:
             print(json.dumps(outcome.to_json(), indent=2, sort_keys=True))
-        return outcome.exit_code
+        return code
 
     return run_main(body)
 

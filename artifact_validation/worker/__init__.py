@@ -71,6 +71,7 @@ from artifact_validation.worker.worker import (
     report_step,
     run_event_file,
     settings_from_env,
+    step_exit_code,
     validate_step,
 )
 
@@ -125,6 +126,7 @@ __all__ = [
     "report_step",
     "run_event_file",
     "settings_from_env",
+    "step_exit_code",
     "utc_now_text",
     "validate_step",
     "write_outcome",

@@ -33,7 +33,12 @@ from pathlib import Path
 from artifact_validation.archive.validate import validate_artifact
 from artifact_validation.archive.verdict import Verdict
 from artifact_validation.core.conda import name_of_stem, split_stem, strip_suffix
-from artifact_validation.core.errors import UsageError, ValidationError
+from artifact_validation.core.errors import (
+    EXIT_UNVALIDATED,
+    EXIT_VALID,
+    UsageError,
+    ValidationError,
+)
 from artifact_validation.core.findings import Code
 from artifact_validation.filters.files import load_filters
 from artifact_validation.filters.matcher import Matcher
@@ -368,7 +373,7 @@ def run_event_file(
     *,
     extra_hosts: Sequence[str] = (),
     retry: RetryPolicy | None = None,
-) -> Outcome:
+) -> tuple[Outcome, int]:
     """``validate_event.py``: check environment, options, event and filters, then run the steps.
 
     Everything that can be malformed is checked before the first request, so
@@ -378,6 +383,7 @@ def run_event_file(
     options.check()
     settings = settings_from_env(environ, options, retry=retry, extra_hosts=extra_hosts)
     event = load_event(event_path, settings.allowed_hosts, options.from_owner)
+    inherited = 0
     if Step.VALIDATE in options.steps:
         matcher = Matcher(load_filters(filter_dirs))
         check = artifact_check(matcher, settings, options.download_deadline)
@@ -387,6 +393,7 @@ def run_event_file(
         services = Services.real(settings, lambda _: Verdict())
         outcome = load_outcome(options.report_path, event)
         outcome.copy = _publishes(options) or outcome.publication is not None
+        inherited = len(outcome.problems)
     if Step.PUBLISH in options.steps:
         publish_step(outcome, settings, options, services)
     if Step.REPORT in options.steps:
@@ -394,4 +401,12 @@ def run_event_file(
     if Step.RECORD in options.steps:
         record_step(outcome, settings, options, services)
     write_outcome(outcome, options.report_path, settings.github_output, settings.step_summary)
-    return outcome
+    return outcome, step_exit_code(outcome, options.steps, inherited)
+
+
+def step_exit_code(outcome: Outcome, steps: Sequence[Step], inherited: int = 0) -> int:
+    """The exit code of a run of ``steps``: the verdict's when it validated or published;
+    for ``report``/``record`` alone, whether they did their job (3 for a new problem)."""
+    if Step.VALIDATE in steps or Step.PUBLISH in steps:
+        return outcome.exit_code
+    return EXIT_UNVALIDATED if len(outcome.problems) > inherited else EXIT_VALID

@@ -68,19 +68,26 @@ def test_jobs_have_least_privilege_and_timeouts(path: Path) -> None:
 
 
 def test_validate_artifact_workflow_contract() -> None:
-    """Triggers, per-artifact concurrency, secrets through env:, the failure notifier job."""
+    """Both event types, per-artifact concurrency, one job per privilege, the notifier."""
     doc = load(ROOT / ".github" / "workflows" / "validate-artifact.yml")
-    assert doc["on"]["repository_dispatch"]["types"] == ["validate-artifact"]
+    assert doc["on"]["repository_dispatch"]["types"] == ["validate", "validate-artifact"]
     inputs = doc["on"]["workflow_dispatch"]["inputs"]
     assert {"artifact_url", "md5", "sha256", "feedstock", "git_sha"} <= set(inputs)
+    assert len(inputs) <= 10
     assert "artifact_url" in doc["concurrency"]["group"]
-    run_step = next(s for s in steps_of(doc) if s.get("id") == "validate")
+    assert "package" in doc["run-name"] and "correlation_id" in doc["run-name"]
+    jobs = doc["jobs"]
+    run_step = next(s for s in jobs["validate"]["steps"] if s.get("id") == "validate")
     assert "validate_event.py" in run_step["run"] and "$GITHUB_EVENT_PATH" in run_step["run"]
-    assert run_step["env"]["PROD_BINSTAR_TOKEN"] == "${{ secrets.PROD_BINSTAR_TOKEN }}"
-    notify = doc["jobs"]["notify-failure"]
+    assert "--steps validate" in run_step["run"]
+    assert jobs["publish"]["environment"] == "production"
+    publish_env = next(s for s in jobs["publish"]["steps"] if "env" in s and "run" in s)["env"]
+    assert publish_env["PROD_BINSTAR_TOKEN"] == "${{ secrets.PROD_BINSTAR_TOKEN }}"
+    assert "feedstock" in jobs["report"]["concurrency"]["group"]
+    assert "git_sha" in jobs["report"]["concurrency"]["group"]
+    notify = jobs["notify-failure"]
     assert notify["uses"] == "$/.github/workflows/notify-failure.yml"
     assert "needs.validate.outputs.rc != '1'" in notify["if"]
-
 
 def run_action_script(tmp_path: Path, **inputs: str) -> tuple[int, dict[str, str], Any]:
     """Run the action's validate step as the runner would (bash, env from the inputs)."""

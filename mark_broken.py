@@ -10,8 +10,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
+from artifact_validation.core.conda import split_stem, strip_suffix
 from artifact_validation.core.errors import EXIT_VALID
 from artifact_validation.filters.files import load_filters
 from artifact_validation.scan import admin_requests
@@ -41,32 +43,60 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--dry-run", action="store_true", help="print the PRs, change nothing")
     parser.add_argument("--repo", default="conda-forge/admin-requests")
+    parser.add_argument(
+        "--fork-owner",
+        default="",
+        help="whose fork the pull requests come from (default: the token's account)",
+    )
+    parser.add_argument(
+        "--to-owner", default="conda-forge", help="the production owner (artifacts must be there)"
+    )
     add_filters_arg(parser)
     return parser
 
 
 def run(args: argparse.Namespace) -> int:
+    # Imported here: the clients pull in ghapi and requests; --help needs neither.
+    from artifact_validation.services.anaconda import Anaconda, Dist  # noqa: PLC0415
+    from artifact_validation.services.pulls import PullRequests  # noqa: PLC0415
+    from artifact_validation.services.run import url_setting  # noqa: PLC0415
+
     invalid = admin_requests.load_invalid(args.invalid)
     recorded = admin_requests.load_recorded(args.prs)
     filters = load_filters(filter_dirs(args.filters))
     owners = {f.name: sorted(f.allowed) for f in filters}
     plan = admin_requests.plan_requests(invalid, recorded)
+    retry = retry_policy_from_env()
     registry = Registry(
-        os.environ.get("FEEDSTOCK_OUTPUTS_URL") or DEFAULT_OUTPUTS_URL,
-        retry=retry_policy_from_env(),
+        url_setting(os.environ, "FEEDSTOCK_OUTPUTS_URL", DEFAULT_OUTPUTS_URL), retry=retry
+    )
+    anaconda = Anaconda(
+        url_setting(os.environ, "ANACONDA_API_URL", "https://api.anaconda.org"), retry=retry
     )
 
-    def record(request: admin_requests.BrokenRequest, pull: dict[str, object]) -> None:
-        for artifact in request.artifacts:
+    def in_production(artifact: str) -> bool:
+        subdir, _, filename = artifact.partition("/")
+        name, version, _ = split_stem(strip_suffix(filename))
+        return anaconda.dist_info(args.to_owner, Dist(name, version, artifact)) is not None
+
+    def record(artifacts: Sequence[str], pull: dict[str, object]) -> None:
+        for artifact in artifacts:
             recorded[artifact] = dict(pull)
         admin_requests.save_recorded(args.prs, recorded)
 
+    apis = None
+    fork_owner = args.fork_owner
+    if not args.dry_run:
+        gh = github_from_env()
+        apis = (PullRequests(gh), gh)
+        fork_owner = fork_owner or gh.login()
     result = admin_requests.mark_broken(
         plan,
-        None if args.dry_run else github_from_env(),
-        args.repo,
+        apis,
+        admin_requests.Target(args.repo, fork_owner or "(the token's account)"),
         owners=owners,
         team_for=lambda name: maintainer_teams(registry, name),
+        in_production=in_production,
         record=record,
         max_prs=int(args.max_prs),
         dry_run=args.dry_run,
@@ -77,10 +107,12 @@ def run(args: argparse.Namespace) -> int:
         if args.dry_run:
             print(f"  {request.path}:", file=sys.stderr)
             print("    " + request.file_content().replace("\n", "\n    ").rstrip(), file=sys.stderr)
+    for request in result.recovered:
+        print(f"opened the missing PR for branch {request.branch}", file=sys.stderr)
     for request in result.adopted:
         print(f"recorded existing PR for branch {request.branch}", file=sys.stderr)
-    for request in result.skipped:
-        print(f"skipped: branch {request.branch} exists without an open PR", file=sys.stderr)
+    for artifact in result.gone:
+        print(f"skipped: {artifact} is no longer in {args.to_owner}", file=sys.stderr)
     if result.deferred:
         print(
             f"deferred to the next run (--max-prs {args.max_prs}): "

@@ -7,9 +7,12 @@ May import every layer below it: ``core``, ``services``, ``filters``, ``archive`
 from __future__ import annotations
 
 from artifact_validation.scan.admin_requests import (
+    GONE,
+    BranchApi,
     BrokenRequest,
     MarkBrokenResult,
     PullRequestApi,
+    Target,
     load_invalid,
     load_recorded,
     mark_broken,
@@ -70,9 +73,11 @@ from artifact_validation.scan.state import (
 )
 
 __all__ = [
+    "BranchApi",
     "BrokenRequest",
     "ERRORS_NAME",
     "FileListCache",
+    "GONE",
     "InvalidEntry",
     "MATCHER_SEMANTICS",
     "MAX_CACHE_SEGMENTS",
@@ -93,6 +98,7 @@ __all__ = [
     "ScanState",
     "ScanSummary",
     "Shard",
+    "Target",
     "filters_fingerprint",
     "load_invalid",
     "load_new_invalid",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -133,16 +133,22 @@ def save_recorded(path: Path, recorded: Mapping[str, Any]) -> None:
 
 
 class PullRequestApi(Protocol):
-    """What mark-broken needs from the GitHub client."""
+    """What mark-broken needs from GitHub (``services.pulls.PullRequests``)."""
+
+    def ensure_fork(self, repo: str, fork_owner: str) -> str: ...
+    def create_pull(
+        self, repo: str, head: str, base: str, title: str, body: str
+    ) -> dict[str, Any]: ...
+    def find_pull(self, repo: str, head: str) -> dict[str, Any] | None: ...
+
+
+class BranchApi(Protocol):
+    """What mark-broken needs to push a branch (``services.github.GitHub``)."""
 
     def default_branch_head(self, repo: str) -> tuple[str, str]: ...
     def branch_exists(self, repo: str, branch: str) -> bool: ...
     def create_branch(self, repo: str, branch: str, sha: str) -> None: ...
     def put_file(self, repo: str, branch: str, path: str, content: str, message: str) -> None: ...
-    def create_pull(
-        self, repo: str, head: str, base: str, title: str, body: str
-    ) -> dict[str, Any]: ...
-    def find_pull(self, repo: str, head: str) -> dict[str, Any] | None: ...
 
 
 @dataclass
@@ -151,61 +157,87 @@ class MarkBrokenResult:
 
     opened: list[BrokenRequest] = field(default_factory=list)
     adopted: list[BrokenRequest] = field(default_factory=list)
-    skipped: list[BrokenRequest] = field(default_factory=list)
+    #: a branch of an earlier run that had no pull request: opened now
+    recovered: list[BrokenRequest] = field(default_factory=list)
+    #: artifacts no longer in production: nothing to mark (recorded as such)
+    gone: list[str] = field(default_factory=list)
     deferred: list[BrokenRequest] = field(default_factory=list)
+
+
+#: The record of an artifact that was not requested because production no longer has it.
+GONE = {"skipped": "not in production"}
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where the pull requests go, and from whose fork."""
+
+    repo: str
+    fork_owner: str
 
 
 def mark_broken(
     requests: list[BrokenRequest],
-    api: PullRequestApi | None,
-    repo: str,
+    apis: tuple[PullRequestApi, BranchApi] | None,
+    target: Target,
     *,
     owners: Mapping[str, list[str]],
     team_for: Callable[[str], list[str]],
-    record: Callable[[BrokenRequest, dict[str, Any]], None],
+    in_production: Callable[[str], bool],
+    record: Callable[[Sequence[str], dict[str, Any]], None],
     max_prs: int,
     dry_run: bool,
 ) -> MarkBrokenResult:
-    """Open at most ``max_prs`` pull requests, recording each as soon as it exists.
+    """Open at most ``max_prs`` pull requests from the bot's fork, recording each at once.
 
-    A branch that already exists is never reused: its open PR, when there is
-    one, is recorded instead of opening a second one. With ``dry_run`` (or no
-    ``api``) nothing is sent and nothing is recorded. An API failure raises
-    after retries; PRs opened before it stay recorded, none is recorded that
-    was not opened.
+    Before asking, each artifact must still be in production (``in_production``,
+    a ``<subdir>/<file>``); the others are recorded as gone. A branch that
+    exists on the fork is never pushed again: its pull request (open or
+    closed) is recorded, or, when it has none (a failure between the two
+    calls), the pull request is opened now. With ``dry_run`` (or no ``apis``)
+    nothing is sent and nothing is recorded. An API failure raises after
+    retries; pull requests opened before it stay recorded.
     """
     result = MarkBrokenResult()
-    for request in requests:
-        if len(result.opened) >= max_prs:
-            result.deferred.append(request)
+    fork = ""
+    for planned in requests:
+        if len(result.opened) + len(result.recovered) >= max_prs:
+            result.deferred.append(planned)
             continue
-        if dry_run or api is None:
-            result.opened.append(request)
+        if dry_run or apis is None:
+            result.opened.append(planned)
             continue
-        if api.branch_exists(repo, request.branch):
-            pull = api.find_pull(repo, request.branch)
-            if pull is None:
-                result.skipped.append(request)
-            else:
-                record(request, pull)
+        pulls, branches = apis
+        present = tuple(a for a in planned.artifacts if in_production(a))
+        gone = [a for a in planned.artifacts if a not in present]
+        if gone:
+            record(gone, dict(GONE))
+            result.gone += gone
+        if not present:
+            continue
+        request = BrokenRequest(planned.name, present, {a: planned.violations[a] for a in present})
+        fork = fork or pulls.ensure_fork(target.repo, target.fork_owner)
+        head = f"{target.fork_owner}:{request.branch}"
+        base, sha = branches.default_branch_head(target.repo)
+        if branches.branch_exists(fork, request.branch):
+            pull = pulls.find_pull(target.repo, head)
+            if pull is not None:
+                record(request.artifacts, pull)
                 result.adopted.append(request)
-            continue
-        base, sha = api.default_branch_head(repo)
-        api.create_branch(repo, request.branch, sha)
-        api.put_file(
-            repo,
-            request.branch,
-            request.path,
-            request.file_content(),
-            f"mark {request.name} artifacts broken (clobbering)",
-        )
-        pull = api.create_pull(
-            repo,
-            request.branch,
-            base,
-            request.title,
-            request.body(owners, team_for(request.name)),
-        )
-        record(request, pull)
-        result.opened.append(request)
+                continue
+            recovered = True
+        else:
+            branches.create_branch(fork, request.branch, sha)
+            branches.put_file(
+                fork,
+                request.branch,
+                request.path,
+                request.file_content(),
+                f"mark {request.name} artifacts broken (clobbering)",
+            )
+            recovered = False
+        body = request.body(owners, team_for(request.name))
+        pull = pulls.create_pull(target.repo, head, base, request.title, body)
+        record(request.artifacts, pull)
+        (result.recovered if recovered else result.opened).append(request)
     return result

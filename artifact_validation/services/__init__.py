@@ -75,6 +75,15 @@ if TYPE_CHECKING:
         Issue as Issue,
     )
     from artifact_validation.services.github import (
+        check_branch as check_branch,
+    )
+    from artifact_validation.services.github import (
+        number_of as number_of,
+    )
+    from artifact_validation.services.github import (
+        split_repo as split_repo,
+    )
+    from artifact_validation.services.github import (
         valid_repo as valid_repo,
     )
     from artifact_validation.services.gitpush import (
@@ -134,6 +143,15 @@ if TYPE_CHECKING:
     from artifact_validation.services.ownership import (
         register_output as register_output,
     )
+    from artifact_validation.services.pulls import (
+        FORK_WAIT as FORK_WAIT,
+    )
+    from artifact_validation.services.pulls import (
+        PullRequests as PullRequests,
+    )
+    from artifact_validation.services.pulls import (
+        pull_record as pull_record,
+    )
     from artifact_validation.services.retry import (
         RETRYABLE_STATUSES as RETRYABLE_STATUSES,
     )
@@ -191,6 +209,7 @@ _EXPORTS = {
     "Downloaded": "download",
     "ENV_ALLOWED_HOSTS": "download",
     "FAILURE_TITLE": "run",
+    "FORK_WAIT": "pulls",
     "Fetcher": "download",
     "GitHub": "github",
     "Issue": "github",
@@ -198,6 +217,7 @@ _EXPORTS = {
     "LOOPBACK_NAMES": "download",
     "MAX_ISSUE_PAGES": "github",
     "Ownership": "ownership",
+    "PullRequests": "pulls",
     "PushResult": "gitpush",
     "RETRYABLE_STATUSES": "retry",
     "Registry": "ownership",
@@ -210,6 +230,7 @@ _EXPORTS = {
     "UrlCheck": "download",
     "allowed_hosts": "download",
     "channel_policy": "retry",
+    "check_branch": "github",
     "commit_and_push": "gitpush",
     "default_branch": "gitpush",
     "download_policy": "retry",
@@ -218,10 +239,13 @@ _EXPORTS = {
     "maintainer_teams": "ownership",
     "make_session": "http",
     "notify_failure": "run",
+    "number_of": "github",
     "ownership_finding": "ownership",
+    "pull_record": "pulls",
     "register_output": "ownership",
     "run_url": "run",
     "send": "retry",
+    "split_repo": "github",
     "url_setting": "run",
     "urllib3_errors": "download",
     "valid_repo": "github",
@@ -247,6 +271,7 @@ __all__ = [
     "Downloaded",
     "ENV_ALLOWED_HOSTS",
     "FAILURE_TITLE",
+    "FORK_WAIT",
     "Fetcher",
     "GitHub",
     "Issue",
@@ -254,6 +279,7 @@ __all__ = [
     "LOOPBACK_NAMES",
     "MAX_ISSUE_PAGES",
     "Ownership",
+    "PullRequests",
     "PushResult",
     "RETRYABLE_STATUSES",
     "Registry",
@@ -266,6 +292,7 @@ __all__ = [
     "UrlCheck",
     "allowed_hosts",
     "channel_policy",
+    "check_branch",
     "commit_and_push",
     "default_branch",
     "download_policy",
@@ -274,10 +301,13 @@ __all__ = [
     "maintainer_teams",
     "make_session",
     "notify_failure",
+    "number_of",
     "ownership_finding",
+    "pull_record",
     "register_output",
     "run_url",
     "send",
+    "split_repo",
     "url_setting",
     "urllib3_errors",
     "valid_repo",

@@ -55,14 +55,14 @@ def valid_repo(repo: str) -> bool:
     return isinstance(repo, str) and _REPO_RE.match(repo) is not None
 
 
-def _split_repo(repo: str) -> tuple[str, str]:
+def split_repo(repo: str) -> tuple[str, str]:
     if not isinstance(repo, str) or not _REPO_RE.match(repo):
         raise UsageError(f"repository {repo!r} must look like 'owner/name'")
     owner, name = repo.split("/")
     return owner, name
 
 
-def _check_branch(branch: str) -> str:
+def check_branch(branch: str) -> str:
     if not isinstance(branch, str) or not _BRANCH_RE.match(branch):
         raise UsageError(f"branch name {branch!r} is not a valid git branch name")
     return branch
@@ -176,7 +176,7 @@ class GitHub:
 
     def find_open_issue(self, repo: str, title: str) -> int | None:
         """The number of the oldest open issue (not PR) titled exactly ``title``, or None."""
-        owner, name = _split_repo(repo)
+        owner, name = split_repo(repo)
         found: list[int] = []
         for page in range(1, MAX_ISSUE_PAGES + 1):
             items = self.request(
@@ -201,7 +201,7 @@ class GitHub:
 
     def issues(self, repo: str, state: str = "all") -> list[Issue]:
         """Every issue (not pull request) of ``repo`` in ``state``, newest first."""
-        owner, name = _split_repo(repo)
+        owner, name = split_repo(repo)
         found: list[Issue] = []
         for page in range(1, MAX_ISSUE_PAGES + 1):
             items = self.request(
@@ -226,7 +226,7 @@ class GitHub:
 
     def set_issue_state(self, repo: str, number: int, state: str) -> None:
         """Reopen (``open``) or close (``closed``) issue ``number``."""
-        owner, name = _split_repo(repo)
+        owner, name = split_repo(repo)
         self.request(
             f"setting {repo}#{number} {state}",
             "PATCH",
@@ -236,7 +236,7 @@ class GitHub:
 
     def dispatch(self, repo: str, event_type: str, payload: dict[str, Any]) -> None:
         """Send a ``repository_dispatch`` of ``event_type`` with ``payload`` to ``repo``."""
-        owner, name = _split_repo(repo)
+        owner, name = split_repo(repo)
         self.request(
             f"dispatching {event_type} to {repo}",
             "POST",
@@ -254,18 +254,18 @@ class GitHub:
 
     def create_issue(self, repo: str, title: str, body: str) -> int:
         """Open an issue and return its number."""
-        owner, name = _split_repo(repo)
+        owner, name = split_repo(repo)
         issue = self.request(
             f"opening an issue on {repo}",
             "POST",
             f"/repos/{owner}/{name}/issues",
             data={"title": title, "body": body},
         )
-        return _number(issue, f"opening an issue on {repo}")
+        return number_of(issue, f"opening an issue on {repo}")
 
     def comment_issue(self, repo: str, number: int, body: str) -> None:
         """Add a comment to issue ``number``."""
-        owner, name = _split_repo(repo)
+        owner, name = split_repo(repo)
         self.request(
             f"commenting on {repo}#{number}",
             "POST",
@@ -285,7 +285,7 @@ class GitHub:
 
     def default_branch_head(self, repo: str) -> tuple[str, str]:
         """The default branch of ``repo`` and the sha of its head commit."""
-        owner, name = _split_repo(repo)
+        owner, name = split_repo(repo)
         info = self.request(f"reading {repo}", "GET", f"/repos/{owner}/{name}")
         branch = info.get("default_branch") if isinstance(info, dict) else None
         if not isinstance(branch, str) or not branch:
@@ -293,11 +293,11 @@ class GitHub:
         return branch, self._ref_sha(repo, branch)
 
     def _ref_sha(self, repo: str, branch: str) -> str:
-        owner, name = _split_repo(repo)
+        owner, name = split_repo(repo)
         ref = self.request(
             f"reading branch {branch} of {repo}",
             "GET",
-            f"/repos/{owner}/{name}/git/ref/heads/{quote(_check_branch(branch), safe='/')}",
+            f"/repos/{owner}/{name}/git/ref/heads/{quote(check_branch(branch), safe='/')}",
         )
         sha = ref.get("object", {}).get("sha") if isinstance(ref, dict) else None
         if not isinstance(sha, str) or not re.fullmatch(r"[0-9a-f]{40}", sha):
@@ -316,24 +316,24 @@ class GitHub:
 
     def create_branch(self, repo: str, branch: str, sha: str) -> None:
         """Create ``branch`` at commit ``sha`` (GitHub answers 422 if it exists: that raises)."""
-        owner, name = _split_repo(repo)
+        owner, name = split_repo(repo)
         self.request(
             f"creating branch {branch} on {repo}",
             "POST",
             f"/repos/{owner}/{name}/git/refs",
-            data={"ref": f"refs/heads/{_check_branch(branch)}", "sha": sha},
+            data={"ref": f"refs/heads/{check_branch(branch)}", "sha": sha},
         )
 
     def read_file(self, repo: str, branch: str, path: str) -> tuple[str, str] | None:
         """``(text, blob sha)`` of ``path`` on ``branch``, or None when it does not exist."""
-        owner, name = _split_repo(repo)
+        owner, name = split_repo(repo)
         url = f"/repos/{owner}/{name}/contents/{quote(path, safe='/')}"
         try:
             doc = self.request(
                 f"reading {path} on {repo}@{branch}",
                 "GET",
                 url,
-                query={"ref": _check_branch(branch)},
+                query={"ref": check_branch(branch)},
             )
         except HttpStatusError as exc:
             if exc.status == 404:
@@ -349,7 +349,7 @@ class GitHub:
 
     def list_files(self, repo: str, branch: str, directory: str) -> list[str]:
         """The names of the files in ``directory`` on ``branch`` (empty when it is missing)."""
-        owner, name = _split_repo(repo)
+        owner, name = split_repo(repo)
         url = f"/repos/{owner}/{name}/contents/{quote(directory, safe='/')}"
         try:
             items = self.request(
@@ -380,11 +380,11 @@ class GitHub:
         GitHub refuses (409 or 422) when the file changed since ``sha`` was read:
         the write is a compare-and-swap, so two writers never lose each other's lines.
         """
-        owner, name = _split_repo(repo)
+        owner, name = split_repo(repo)
         data: dict[str, Any] = {
             "message": message,
             "content": base64.b64encode(content.encode("utf-8")).decode("ascii"),
-            "branch": _check_branch(branch),
+            "branch": check_branch(branch),
         }
         if sha is not None:
             data["sha"] = sha
@@ -393,52 +393,15 @@ class GitHub:
 
     def delete_file(self, repo: str, branch: str, path: str, sha: str, message: str) -> None:
         """Delete ``path`` on ``branch`` (its current blob is ``sha``)."""
-        owner, name = _split_repo(repo)
+        owner, name = split_repo(repo)
         url = f"/repos/{owner}/{name}/contents/{quote(path, safe='/')}"
-        data = {"message": message, "sha": sha, "branch": _check_branch(branch)}
+        data = {"message": message, "sha": sha, "branch": check_branch(branch)}
         self.request(f"deleting {path} on {repo}@{branch}", "DELETE", url, data=data)
 
     def put_file(self, repo: str, branch: str, path: str, content: str, message: str) -> None:
         """Create or replace ``path`` on ``branch`` with the contents API (one commit)."""
         current = self.read_file(repo, branch, path)
         self.write_file(repo, branch, path, content, message, sha=current[1] if current else None)
-
-    def create_pull(self, repo: str, head: str, base: str, title: str, body: str) -> dict[str, Any]:
-        """Open a pull request from ``head`` into ``base``; return number, url, head_branch."""
-        owner, name = _split_repo(repo)
-        pull = self.request(
-            f"opening a pull request on {repo}",
-            "POST",
-            f"/repos/{owner}/{name}/pulls",
-            data={"title": title, "head": head, "base": base, "body": body},
-        )
-        return _pull_record(pull, f"opening a pull request on {repo}")
-
-    def list_pulls(self, repo: str, *, state: str = "open", head: str | None = None) -> list[dict]:
-        """Pull requests of ``repo`` (``head``: a branch of the same repo), as find_pull records."""
-        owner, name = _split_repo(repo)
-        query: dict[str, Any] = {"state": state, "per_page": 100}
-        if head is not None:
-            query["head"] = f"{owner}:{_check_branch(head)}"
-        out: list[dict] = []
-        for page in range(1, MAX_ISSUE_PAGES + 1):
-            items = self.request(
-                f"listing pull requests of {repo}",
-                "GET",
-                f"/repos/{owner}/{name}/pulls",
-                query={**query, "page": page},
-            )
-            if not isinstance(items, list):
-                raise HttpStatusError(f"listing pull requests of {repo}: unexpected answer", 200)
-            out += [_pull_record(p, f"listing pull requests of {repo}") for p in items]
-            if len(items) < 100:
-                break
-        return out
-
-    def find_pull(self, repo: str, head: str, state: str = "open") -> dict[str, Any] | None:
-        """The pull request from branch ``head`` of ``repo`` (lowest number), or None."""
-        pulls = self.list_pulls(repo, state=state, head=head)
-        return min(pulls, key=lambda p: p["number"]) if pulls else None
 
 
 @dataclass(frozen=True)
@@ -471,18 +434,8 @@ def _issue(item: dict[str, Any]) -> Issue:
     )
 
 
-def _number(item: Any, what: str) -> int:
+def number_of(item: Any, what: str) -> int:
     number = item.get("number") if isinstance(item, dict) else None
     if not isinstance(number, int):
         raise HttpStatusError(f"{what}: the answer has no issue number", 200)
     return number
-
-
-def _pull_record(pull: Any, what: str) -> dict[str, Any]:
-    number = _number(pull, what)
-    head = pull.get("head") if isinstance(pull.get("head"), dict) else {}
-    return {
-        "number": number,
-        "url": str(pull.get("html_url") or ""),
-        "head_branch": str(head.get("ref") or ""),
-    }

@@ -1,4 +1,8 @@
-"""Tests of ``mark_broken.py`` against the local fake GitHub API (issue 7 §2)."""
+"""Tests of ``mark_broken.py`` against the local fake GitHub and anaconda.org APIs.
+
+The bot opens its pull requests from its own fork (``cf-bot/admin-requests``)
+and only for artifacts still in production (issue 13).
+"""
 
 from __future__ import annotations
 
@@ -14,6 +18,8 @@ from tests.support.cli import run_script
 from tests.support.fake_api import FakeApi
 
 REPO = "conda-forge/admin-requests"
+BOT = "cf-bot"
+FORK = f"{BOT}/admin-requests"
 
 INVALID = {
     "foo": {
@@ -31,12 +37,27 @@ def run(tmp_path: Path, api: FakeApi, *args: str) -> subprocess.CompletedProcess
         "GITHUB_TOKEN": "t0ken",
         "AV_RETRY_BACKOFF": "0",
         "FEEDSTOCK_OUTPUTS_URL": api.registry_url,
+        "ANACONDA_API_URL": api.anaconda_url,
     }
     return run_script(
         "mark_broken.py", *args,
         "--invalid", tmp_path / "invalid.yaml", "--prs", tmp_path / "prs.yaml", "--repo", REPO,
         env=env, cwd=tmp_path,
     )  # fmt: skip
+
+
+def in_production(api: FakeApi, invalid: dict) -> None:
+    """Put every artifact of ``invalid`` in the production channel."""
+    for name, artifacts in invalid.items():
+        for artifact in artifacts:
+            version = artifact.split("/")[1].split("-")[1]
+            api.add_dist("conda-forge", name, version, artifact, md5="0" * 32)
+
+
+@pytest.fixture(autouse=True)
+def bot(fake_api: FakeApi) -> None:
+    fake_api.github_logins["t0ken"] = BOT
+    in_production(fake_api, INVALID)
 
 
 @pytest.fixture
@@ -57,11 +78,13 @@ def test_first_run_opens_prs_and_records_them(tmp_path, fake_api, invalid_file) 
     repo = fake_api.github_repo(REPO)
     assert len(repo.pulls) == 3
     foo = BrokenRequest("foo", tuple(sorted(INVALID["foo"])), INVALID["foo"])
-    content = repo.files[(foo.branch, foo.path)].decode()
+    content = fake_api.github_repo(FORK).files[(foo.branch, foo.path)].decode()
+    assert (foo.branch, foo.path) not in repo.files  # nothing pushed to the target
     assert yaml.safe_load(content) == {"action": "broken", "packages": sorted(INVALID["foo"])}
     pull = next(p for p in repo.pulls if p["head"]["ref"] == foo.branch)
     assert "include/openssl/ssl.h" in pull["body"] and "`openssl`" in pull["body"]
     assert "@conda-forge/foo" in pull["body"]
+    assert pull["head"]["label"] == f"{BOT}:{foo.branch}" and pull["maintainer_can_modify"]
     recorded = yaml.safe_load((tmp_path / "prs.yaml").read_text())
     assert set(recorded) == {a for arts in INVALID.values() for a in arts}
     assert recorded["linux-64/foo-1.0-h0_0.conda"]["head_branch"] == foo.branch
@@ -159,3 +182,50 @@ def test_hostile_paths_stay_inert_in_the_pr_body(tmp_path, fake_api) -> None:
         if "evil.example" in line:
             assert line.strip().startswith("- `") and line.count("`") == 2, line
     assert "\n@conda-forge/core" not in body
+
+
+def test_branch_without_pr_gets_its_pr(tmp_path, fake_api, invalid_file) -> None:
+    """A branch pushed by a run that died before its PR gets the PR now, without a second push."""
+    assert run(tmp_path, fake_api, "--max-prs", "10").returncode == 0
+    repo = fake_api.github_repo(REPO)
+    repo.pulls.clear()
+    (tmp_path / "prs.yaml").unlink()
+    pushes = len([r for r in fake_api.requests if r.method == "PUT"])
+    proc = run(tmp_path, fake_api, "--max-prs", "10")
+    assert proc.returncode == 0, proc.stderr
+    assert len(repo.pulls) == 3 and "opened the missing PR" in proc.stderr
+    assert len([r for r in fake_api.requests if r.method == "PUT"]) == pushes
+
+
+def test_artifact_gone_from_production_is_skipped_and_recorded(
+    tmp_path, fake_api, invalid_file
+) -> None:
+    """An artifact already removed from production is not requested again, and is recorded."""
+    fake_api.dists.pop(("conda-forge", "baz", "3", "win-64/baz-3-0.tar.bz2"))
+    proc = run(tmp_path, fake_api, "--max-prs", "10")
+    assert proc.returncode == 0, proc.stderr
+    assert "win-64/baz-3-0.tar.bz2 is no longer in conda-forge" in proc.stderr
+    assert len(fake_api.github_repo(REPO).pulls) == 2
+    recorded = yaml.safe_load((tmp_path / "prs.yaml").read_text())
+    assert recorded["win-64/baz-3-0.tar.bz2"] == {"skipped": "not in production"}
+    before = len(writes(fake_api))
+    assert run(tmp_path, fake_api).returncode == 0
+    assert len(writes(fake_api)) == before
+
+
+def test_partly_gone_package_requests_only_what_remains(tmp_path, fake_api, invalid_file) -> None:
+    """When one of a package's artifacts is gone, its request names only the remaining one."""
+    fake_api.dists.pop(("conda-forge", "foo", "1.0", "osx-64/foo-1.0-h0_0.tar.bz2"))
+    assert run(tmp_path, fake_api, "--max-prs", "10").returncode == 0
+    fork = fake_api.github_repo(FORK)
+    [content] = [v for (b, path), v in fork.files.items() if path.startswith("requests/foo-")]
+    assert yaml.safe_load(content)["packages"] == ["linux-64/foo-1.0-h0_0.conda"]
+
+
+def test_existing_fork_is_synced_not_recreated(tmp_path, fake_api, invalid_file) -> None:
+    """A second run with new artifacts syncs the fork with upstream instead of forking again."""
+    assert run(tmp_path, fake_api, "--max-prs", "1").returncode == 0
+    assert run(tmp_path, fake_api, "--max-prs", "1").returncode == 0
+    paths = [r.path for r in fake_api.requests if r.method == "POST"]
+    assert sum(p.endswith("/forks") for p in paths) == 1
+    assert any(p.endswith(f"{FORK}/merge-upstream") for p in paths)

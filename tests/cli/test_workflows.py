@@ -89,6 +89,7 @@ def test_validate_artifact_workflow_contract() -> None:
     assert notify["uses"] == "$/.github/workflows/notify-failure.yml"
     assert "needs.validate.outputs.rc != '1'" in notify["if"]
 
+
 def run_action_script(tmp_path: Path, **inputs: str) -> tuple[int, dict[str, str], Any]:
     """Run the action's validate step as the runner would (bash, env from the inputs)."""
     step = next(s for s in steps_of(load(ACTION)) if s.get("id") == "validate")
@@ -148,3 +149,60 @@ def test_action_refuses_a_wrong_md5(tmp_path: Path) -> None:
     rc, outputs, report = run_action_script(tmp_path, artifact=str(path), md5="0" * 32)
     assert rc == 1 and outputs["valid"] == "false"
     assert "AV101" in [f["code"] for f in report["findings"]]
+
+
+#: Node 24 releases of the actions we use, by commit (each read off its tag's action.yml).
+NODE24_RELEASES = {
+    "actions/checkout@d23441a48e516b6c34aea4fa41551a30e30af803": "v6.1.0",
+    "actions/setup-python@ece7cb06caefa5fff74198d8649806c4678c61a1": "v6.3.0",
+    "actions/cache/restore@27d5ce7f107fe9357f9df03efb73ab90386fccae": "v5.0.5",
+    "actions/cache/save@27d5ce7f107fe9357f9df03efb73ab90386fccae": "v5.0.5",
+    "actions/upload-artifact@b7c566a772e6b6bfb58ed0dc250532a479d7789f": "v6.0.0",
+    "actions/download-artifact@37930b1c2abaa49bbe596cd826c3c89aef350131": "v7.0.0",
+    "actions/configure-pages@45bfe0192ca1faeb007ade9deae92b16b8254a0d": "v6.0.0",
+    "actions/upload-pages-artifact@fc324d3547104276b827a68afc52ff2a11cc49c9": "v5.0.0",
+    "actions/deploy-pages@cd2ce8fcbc39b97be8ca5fce6e763baed58fa128": "v5.0.0",
+    "github/codeql-action/upload-sarif@8aad20d150bbac5944a9f9d289da16a4b0d87c1e": "v4.36.2",
+}
+
+#: Commands that parse downloaded, untrusted bytes (an archive, a file list, repodata).
+PARSERS = ("validate.py ", "scan.py --channel", "update_filters.py --channel")
+
+
+def _parses_untrusted(job: dict[str, Any]) -> bool:
+    runs = " ".join(step.get("run", "") for step in job.get("steps", []))
+    validates = "validate_event.py" in runs and "--steps validate" in runs
+    return validates or any(p in runs for p in PARSERS)
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_no_secret_beside_the_parser_of_untrusted_bytes(path: Path) -> None:
+    """A job that parses downloaded bytes has no secret in any step's environment."""
+    for name, job in load(path)["jobs"].items():
+        if "steps" not in job or not _parses_untrusted(job):
+            continue
+        for step in job["steps"]:
+            for key, value in (step.get("env") or {}).items():
+                assert "secrets." not in str(value), (
+                    f"{path.name}:{name} puts {key} beside a parser"
+                )
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_jobs_holding_secrets_name_an_environment(path: Path) -> None:
+    """Every job that reads a secret runs in a named environment (its protection rules)."""
+    for name, job in load(path)["jobs"].items():
+        text = yaml.safe_dump(job)
+        if "secrets." in text and "uses" not in job:
+            assert job.get("environment"), (
+                f"{path.name}:{name} reads secrets outside an environment"
+            )
+
+
+def test_installs_are_hash_pinned() -> None:
+    """Every install step of every workflow and of the action uses the lock with hashes."""
+    for path in [*WORKFLOWS, ACTION]:
+        for step in steps_of(load(path)):
+            run = step.get("run", "")
+            if "pip install" in run:
+                assert "--require-hashes" in run and "requirements/run.lock" in run, path.name

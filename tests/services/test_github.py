@@ -50,8 +50,8 @@ def test_issue_lookup_pages_through_many_issues(fake_api: FakeApi) -> None:
     assert pages == ["1", "2"]
 
 
-def test_branch_contents_and_pull_request(fake_api: FakeApi) -> None:
-    """The mark-broken sequence: head of the default branch, new branch, file, pull request."""
+def test_branch_and_contents(fake_api: FakeApi) -> None:
+    """The mark-broken pushes: head of the default branch, new branch, file (twice)."""
     repo = "conda-forge/admin-requests"
     fake_api.add_repo(repo, default_branch="trunk")
     gh = client(fake_api)
@@ -67,15 +67,6 @@ def test_branch_contents_and_pull_request(fake_api: FakeApi) -> None:
     )
     put = fake_api.requests_to("github", "PUT")[0].json()
     assert base64.b64decode(put["content"]) == b"action: broken\n"
-    pull = gh.create_pull(repo, "foo-1234", base, "Mark foo broken", "body")
-    assert pull == {
-        "number": 1,
-        "url": "https://github.com/conda-forge/admin-requests/pull/1",
-        "head_branch": "foo-1234",
-    }
-    assert gh.find_pull(repo, "foo-1234") == pull
-    assert gh.find_pull(repo, "other") is None
-    assert gh.list_pulls(repo) == [pull]
 
 
 def test_creating_an_existing_branch_fails_closed(fake_api: FakeApi) -> None:

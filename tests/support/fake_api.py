@@ -102,6 +102,8 @@ class GitHubRepo:
     files: dict[tuple[str, str], bytes] = field(default_factory=dict)
     issues: list[dict[str, Any]] = field(default_factory=list)
     pulls: list[dict[str, Any]] = field(default_factory=list)
+    #: the repository this one is a fork of ("" for none)
+    parent: str = ""
 
 
 class _Reply(Exception):  # noqa: N818 - control flow inside the handler only
@@ -436,8 +438,30 @@ def _github(api: FakeApi, req: Request, path: str, _h: _Handler) -> None:
     match = m(r"/repos/([^/]+/[^/]+)(/.*)?", path)
     if not match:
         raise _Reply(404, {"message": "Not Found"})
-    repo = api.github_repo(match.group(1))
+    full = match.group(1)
     rest = match.group(2) or ""
+    owner_login = full.split("/")[0]
+    is_user = owner_login in {"github-actions[bot]", *api.github_logins.values()}
+    if is_user and full not in api.repos:
+        raise _Reply(404, {"message": "Not Found"})  # a user's fork exists once created
+    repo = api.github_repo(full)
+    if rest == "/forks" and method == "POST":
+        login = api.login_of(req)
+        fork_name = f"{login}/{full.split('/')[1]}"
+        fork = api.repos.get(fork_name)
+        if fork is None:
+            fork = GitHubRepo(fork_name, repo.default_branch, parent=full)
+            fork.refs = dict(repo.refs)
+            fork.files = dict(repo.files)
+            api.repos[fork_name] = fork
+        raise _Reply(202, {"full_name": fork_name, "owner": {"login": login}})
+    if rest == "/merge-upstream" and method == "POST":
+        parent = api.repos.get(repo.parent) if repo.parent else None
+        if parent is None:
+            raise _Reply(422, {"message": "not a fork"})
+        branch = str(_json_body(req).get("branch") or parent.default_branch)
+        repo.refs[branch] = parent.refs[branch]
+        raise _Reply(200, {"merge_type": "fast-forward", "base_branch": branch})
     if rest == "" and method == "GET":
         raise _Reply(200, {"full_name": repo.full_name, "default_branch": repo.default_branch})
     if rest == "/dispatches" and method == "POST":
@@ -562,21 +586,30 @@ def _github(api: FakeApi, req: Request, path: str, _h: _Handler) -> None:
                 p
                 for p in repo.pulls
                 if (state == "all" or p["state"] == state)
-                and (head is None or f"{owner}:{p['head']['ref']}" == head)
+                and (head is None or p["head"].get("label", f"{owner}:{p['head']['ref']}") == head)
             ]
             raise _Reply(200, _page(items, req.query))
         if method == "POST":
             doc = _json_body(req)
-            head, base = doc.get("head"), doc.get("base")
-            if head not in repo.refs or base not in repo.refs:
+            head, base = str(doc.get("head")), doc.get("base")
+            head_owner, _, head_ref = head.rpartition(":")
+            source = api.repos.get(f"{head_owner}/{full.split('/')[1]}") if head_owner else repo
+            if source is None or head_ref not in source.refs or base not in repo.refs:
                 raise _Reply(422, {"message": "Validation Failed: head or base does not exist"})
+            if any(
+                p["head"].get("label") == (head if head_owner else f"{owner}:{head}")
+                and p["state"] == "open"
+                for p in repo.pulls
+            ):
+                raise _Reply(422, {"message": "A pull request already exists"})
             number = next(api._numbers)
             pull = {
                 "number": number,
                 "title": doc.get("title"),
                 "body": doc.get("body"),
                 "state": "open",
-                "head": {"ref": head},
+                "head": {"ref": head_ref, "label": head if head_owner else f"{owner}:{head}"},
+                "maintainer_can_modify": bool(doc.get("maintainer_can_modify")),
                 "base": {"ref": base},
                 "url": f"{api.github_url}/repos/{repo.full_name}/pulls/{number}",
                 "html_url": f"https://github.com/{repo.full_name}/pull/{number}",

@@ -2,13 +2,17 @@
 
 For workflows writing back to this repository (scan, update-filters,
 mark-broken); see ``artifact_validation/gitpush.py`` for the rules.
-Exit codes: 0 pushed (or nothing to commit), 2 bad usage, 3 not pushed.
+Results computed on another ref than the branch pushed to (a run from a
+feature branch, a tag, a pull request) are refused: pass ``--branch`` to push
+them to that same branch. Exit codes: 0 pushed (or nothing to commit), 2 bad
+usage or a ref mismatch, 3 not pushed.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -35,6 +39,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         metavar="VAR",
         help="environment variable holding the HTTPS token to push with (e.g. GITHUB_TOKEN)",
     )
+    parser.add_argument(
+        "--source-ref",
+        metavar="REF",
+        help="the ref the results were computed on (default: GITHUB_REF under Actions, "
+        "else the checked-out branch); pushing to another branch is refused",
+    )
     parser.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
     return parser.parse_args(argv)
 
@@ -51,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
             branch=args.branch,
             attempts=args.attempts,
             token_env=args.token_env,
+            source_ref=args.source_ref or os.environ.get("GITHUB_REF") or None,
         )
         if args.json:
             print(json.dumps(result.__dict__, sort_keys=True))

@@ -13,7 +13,14 @@ branch moved meanwhile (another workflow pushed between our fetch and our
 push) is retried after a short backoff; anything else fails at once. A
 rebase conflict (someone changed the same lines) aborts the rebase and
 fails: nothing is pushed, nothing is overwritten, the next run starts over.
-Failures raise ``PushError`` (exit 3). ``token_env`` names an environment
+Failures raise ``PushError`` (exit 3).
+
+Results belong to the ref they were computed on: ``source_ref`` (a branch
+name or a full ``refs/...`` name such as ``GITHUB_REF`` of a tag or pull
+request; default: the branch checked out in the work tree) must be the
+branch pushed to. A scan run from a feature branch therefore never lands on
+the default branch; ``UsageError`` (exit 2) says so and how to push it to its
+own branch instead. ``token_env`` names an environment
 variable holding an HTTPS token (``actions/checkout`` with
 ``persist-credentials: false`` leaves none in ``.git/config``); git reads it
 through a credential helper, so it never appears in a command line or a file.
@@ -100,6 +107,34 @@ def default_branch(git: _Git, remote: str) -> str:
     return match[1]
 
 
+def current_branch(git: _Git) -> str:
+    """The branch checked out in the work tree (``""`` on a detached ``HEAD``)."""
+    proc = git.run("symbolic-ref", "--quiet", "--short", "HEAD", check=False)
+    return proc.stdout.strip() if proc.returncode == 0 else ""
+
+
+def check_source_ref(source: str, target: str, *, chosen: bool) -> None:
+    """Refuse to push results computed on ``source`` to another branch ``target``."""
+    name = source.removeprefix("refs/heads/")
+    if name == target:
+        return
+    if not source:
+        raise UsageError(
+            "cannot tell which branch these results were computed on (detached HEAD); "
+            "pass --source-ref"
+        )
+    where = "" if chosen else " (the default branch)"
+    hint = (
+        f"; pass --branch {name} to push them to that same branch"
+        if not name.startswith("refs/")
+        else "; results of a tag or pull request are not pushed"
+    )
+    raise UsageError(
+        f"these results were computed on {source!r}, not on {target!r}{where}: "
+        f"refusing to push them there{hint}"
+    )
+
+
 def _check_paths(repo: Path, paths: Sequence[str]) -> list[str]:
     if not paths:
         raise UsageError("give at least one path to commit")
@@ -127,6 +162,7 @@ def commit_and_push(
     attempts: int = DEFAULT_ATTEMPTS,
     backoff: float = DEFAULT_BACKOFF,
     token_env: str | None = None,
+    source_ref: str | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> PushResult:
     """Commit ``paths`` of the work tree at ``repo`` and push to ``branch`` (default: the remote's
@@ -139,9 +175,11 @@ def commit_and_push(
     work = Path(repo)
     git = _Git(work, token_env)
     rel = _check_paths(work, paths)
-    branch = branch or default_branch(git, remote)
-    if git.run("check-ref-format", f"refs/heads/{branch}", check=False).returncode != 0:
-        raise UsageError(f"branch {branch!r} is not a valid branch name")
+    target = branch or default_branch(git, remote)
+    if git.run("check-ref-format", f"refs/heads/{target}", check=False).returncode != 0:
+        raise UsageError(f"branch {target!r} is not a valid branch name")
+    check_source_ref(source_ref or current_branch(git), target, chosen=branch is not None)
+    branch = target
 
     # Stage exactly our paths (a removed tracked file stages its removal).
     tracked = set(git.out("ls-files", "-z", "--", *rel).split("\0")) - {""}

@@ -90,7 +90,9 @@ def test_validate_artifact_workflow_contract() -> None:
     assert "needs.validate.outputs.rc != '1'" in notify["if"]
 
 
-def run_action_script(tmp_path: Path, **inputs: str) -> tuple[int, dict[str, str], Any]:
+def run_action_script(
+    tmp_path: Path, cwd: Path | None = None, **inputs: str
+) -> tuple[int, dict[str, str], Any]:
     """Run the action's validate step as the runner would (bash, env from the inputs)."""
     step = next(s for s in steps_of(load(ACTION)) if s.get("id") == "validate")
     output = tmp_path / "github_output"
@@ -108,8 +110,9 @@ def run_action_script(tmp_path: Path, **inputs: str) -> tuple[int, dict[str, str
         **{k.upper(): v for k, v in inputs.items()},
     }
     proc = subprocess.run(
-        ["bash", "-e", "-c", step["run"]], env=env, capture_output=True, text=True, check=False
-    )
+        ["bash", "-e", "-c", step["run"]],
+        env=env, capture_output=True, text=True, check=False, cwd=cwd,
+    )  # fmt: skip
     outputs = dict(line.split("=", 1) for line in output.read_text().splitlines())
     report = json.loads(Path(outputs["report"]).read_text() or "null")
     return proc.returncode, outputs, report
@@ -206,3 +209,58 @@ def test_installs_are_hash_pinned() -> None:
             run = step.get("run", "")
             if "pip install" in run:
                 assert "--require-hashes" in run and "requirements/run.lock" in run, path.name
+
+
+def readme_action_example() -> dict[str, Any]:
+    """The feedstock workflow of the README's composite-action section."""
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index("## The composite action") :]
+    block = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    return yaml.safe_load(block)
+
+
+def test_readme_action_example_is_a_valid_lint_clean_workflow(tmp_path: Path) -> None:
+    """The README's feedstock example passes the workflow schema and zizmor's auditor persona."""
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index("## The composite action") :]
+    workflow = tmp_path / ".github" / "workflows" / "build.yml"
+    workflow.parent.mkdir(parents=True)
+    workflow.write_text(section.split("```yaml\n", 1)[1].split("```", 1)[0])
+    bin_dir = Path(sys.executable).parent
+    schema = subprocess.run(
+        [bin_dir / "check-jsonschema", "--builtin-schema", "vendor.github-workflows", workflow],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert schema.returncode == 0, schema.stdout + schema.stderr
+    audit = subprocess.run(
+        [bin_dir / "zizmor", "--offline", "--persona=auditor", workflow],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert audit.returncode == 0, audit.stdout + audit.stderr
+
+
+def test_readme_action_example_validates_every_built_artifact(tmp_path: Path) -> None:
+    """The example's globs reach every built artifact; one clobbering artifact fails the step."""
+    steps = readme_action_example()["jobs"]["build"]["steps"]
+    validate = next(s for s in steps if s.get("id") == "validate")
+    upload_report = next(s for s in steps if "upload-artifact" in str(s.get("uses")))
+    assert "always()" in upload_report["if"] and upload_report["with"]["overwrite"] is True
+    assert steps[-1]["name"].startswith("Upload to staging") and "if" not in steps[-1]
+    work = tmp_path / "feedstock"
+    build_package(work / "build_artifacts" / "linux-64", "foo", {"lib/libfoo.so": b"x"})
+    build_package(
+        work / "build_artifacts" / "noarch", "bar", {"site-packages/bar.py": b""}, subdir="noarch"
+    )
+    pattern = validate["with"]["artifact"]
+    rc, outputs, report = run_action_script(tmp_path, artifact=pattern, cwd=work)
+    assert rc == 0 and outputs["valid"] == "true"
+    assert sorted(v["subdir"] for v in report) == ["linux-64", "noarch"]
+    build_package(work / "build_artifacts" / "linux-64", "evil", {"include/openssl/ssl.h": b""})
+    rc, outputs, report = run_action_script(tmp_path, artifact=pattern, cwd=work)
+    assert rc == 1 and outputs["valid"] == "false" and len(report) == 3
+
+
+def test_action_glob_matching_nothing_fails(tmp_path: Path) -> None:
+    """A build that produced no artifact is not valid: the glob matching nothing exits 2."""
+    rc, outputs, _ = run_action_script(tmp_path, artifact=f"{tmp_path}/build_artifacts/*/*.conda")
+    assert rc == 2 and outputs["valid"] == "false"

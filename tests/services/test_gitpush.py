@@ -194,3 +194,47 @@ def test_cli_exit_codes_for_bad_usage_and_conflict(repos: dict[str, Path]) -> No
     (work / "scan_data" / "state.json").write_text('{"ours": 4}\n')
     proc = run_cli("--repo", work, "-m", "x", "--paths", "scan_data/state.json")
     assert proc.returncode == 3 and "same lines" in proc.stderr
+
+
+def test_results_of_another_branch_are_not_pushed_to_the_default(repos: dict[str, Path]) -> None:
+    """A run on a feature branch does not land on main; naming that same branch pushes there."""
+    work = repos["work"]
+    git(work, "checkout", "-qb", "feature")
+    git(work, "push", "-q", "origin", "feature")  # the branch the workflow ran from
+    (work / "scan_data" / "state.json").write_text('{"feature": 1}\n')
+    with pytest.raises(UsageError, match="computed on 'feature'.*--branch feature"):
+        commit_and_push(work, ["scan_data/state.json"], "scan")
+    assert remote_log(repos["remote"]) == ["initial"]
+    result = commit_and_push(work, ["scan_data/state.json"], "scan", branch="feature")
+    assert result.pushed and result.branch == "feature"
+    assert git(repos["remote"], "show", "feature:scan_data/state.json") == '{"feature": 1}'
+    assert remote_log(repos["remote"]) == ["initial"]
+
+
+@pytest.mark.parametrize(
+    ("source", "branch"),
+    [("refs/tags/v1", None), ("refs/pull/7/merge", None), ("refs/heads/main", "other"), ("", None)],
+)
+def test_source_ref_must_be_the_branch_pushed_to(
+    repos: dict[str, Path], source: str, branch: str | None
+) -> None:
+    """A tag, a pull request, another branch or no branch at all is refused before any commit."""
+    work = repos["work"]
+    if not source:
+        git(work, "checkout", "-q", "--detach")
+    (work / "scan_data" / "state.json").write_text('{"x": 1}\n')
+    with pytest.raises(UsageError):
+        commit_and_push(work, ["scan_data/state.json"], "m", branch=branch, source_ref=source)
+    assert git(work, "log", "--format=%s") == "initial"
+
+
+def test_cli_refuses_a_non_default_github_ref(repos: dict[str, Path]) -> None:
+    """Under Actions, GITHUB_REF of a feature branch is refused (exit 2) with the way out."""
+    work = repos["work"]
+    (work / "scan_data" / "state.json").write_text('{"cli": 2}\n')
+    args = ("--repo", work, "-m", "x", "--paths", "scan_data/state.json")
+    proc = run_script("commit_back.py", *args, env={"GITHUB_REF": "refs/heads/feature"})
+    assert proc.returncode == 2 and "--branch feature" in proc.stderr
+    assert remote_log(repos["remote"]) == ["initial"]
+    proc = run_script("commit_back.py", *args, env={"GITHUB_REF": "refs/heads/main"})
+    assert proc.returncode == 0, proc.stderr

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from artifact_validation.channel.channel import Channel
 from artifact_validation.core.actions import append_step_summary
-from artifact_validation.core.conda import DEFAULT_SUBDIRS, check_subdir
+from artifact_validation.core.conda import check_subdir
 from artifact_validation.core.errors import EXIT_INVALID, EXIT_UNVALIDATED, EXIT_VALID, UsageError
 from artifact_validation.core.fileio import write_atomic
 from artifact_validation.core.progress import Progress
@@ -118,7 +118,8 @@ def cmd_scan(argv: list[str]) -> int:
         "--subdir",
         action="append",
         metavar="S",
-        help=f"subdir to scan; repeatable (default: {', '.join(DEFAULT_SUBDIRS)})",
+        help="subdir to scan; repeatable (default: every subdir the channel publishes, "
+        "from its channeldata.json)",
     )
     parser.add_argument(
         "--file-lists", type=Path, metavar="DIR", help="libcfgraph file lists tried first"
@@ -148,7 +149,9 @@ def cmd_scan(argv: list[str]) -> int:
         help="save progress at least this often (default: %(default)s)",
     )
     args = parser.parse_args(argv)
-    subdirs = tuple(check_subdir(s, "--subdir") for s in (args.subdir or DEFAULT_SUBDIRS))
+    channel = Channel(args.channel, file_lists=args.file_lists, cache_dir=args.cache_dir)
+    given = tuple(check_subdir(s, "--subdir") for s in args.subdir or ())
+    subdirs = given or channel.subdirs()
     config = ScanConfig(
         subdirs=tuple(dict.fromkeys(subdirs)),
         shard=Shard.parse(args.shard) if args.shard else None,
@@ -157,7 +160,6 @@ def cmd_scan(argv: list[str]) -> int:
         checkpoint_seconds=args.checkpoint_seconds,
     )
     filters = load_filters(filter_dirs(args.filters))
-    channel = Channel(args.channel, file_lists=args.file_lists, cache_dir=args.cache_dir)
     progress = Progress(sys.stderr, "scan")
     last = ScanProgress(0, 0, 0, 0.0)
 

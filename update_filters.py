@@ -14,7 +14,7 @@ from pathlib import Path
 from artifact_validation.channel.channel import Channel
 from artifact_validation.channel.sources import ChannelFileLists
 from artifact_validation.core.actions import append_step_summary
-from artifact_validation.core.conda import DEFAULT_SUBDIRS, check_subdir
+from artifact_validation.core.conda import check_subdir
 from artifact_validation.core.errors import EXIT_INVALID, EXIT_VALID
 from artifact_validation.core.fileio import write_atomic
 from artifact_validation.filters.files import GENERATOR_CONFIG_NAME, load_filters
@@ -72,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--subdir",
         action="append",
         metavar="SUBDIR",
-        help=f"subdirs a --channel is read for; repeatable (default: {' '.join(DEFAULT_SUBDIRS)})",
+        help="subdirs a --channel is read for; repeatable (default: every subdir it publishes)",
     )
     parser.add_argument(
         "--output",
@@ -123,9 +123,11 @@ def main(argv: list[str] | None = None) -> int:
         python = load_python_config(args.config or args.output / GENERATOR_CONFIG_NAME)
         imported = [flt for d in args.imports for flt in load_imported(d)]
         sources: list[FileListSource] = [DirectorySource(d) for d in args.file_lists]
-        subdirs = tuple(check_subdir(s, "--subdir") for s in args.subdir or DEFAULT_SUBDIRS)
+        given = tuple(check_subdir(s, "--subdir") for s in args.subdir or ())
         owners = owner_names(hand_written, python)
-        sources += [ChannelFileLists(Channel(url), owners, subdirs) for url in args.channel]
+        for url in args.channel:
+            channel = Channel(url)
+            sources.append(ChannelFileLists(channel, owners, given or channel.subdirs()))
         source = CombinedSource(sources) if sources else None
         generation = generate(hand_written, python, source, imported, args.min_share)
         changes = write_generated(generation.filters, args.output, dry_run=args.check)

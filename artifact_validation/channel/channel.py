@@ -4,6 +4,10 @@ Usage rules:
 
 - ``Channel(location)`` takes a directory or an ``https://`` URL (plain
   ``http://`` only for a loopback host). Nothing is fetched until asked.
+- ``channel.subdirs()`` is what the channel publishes: the ``subdirs`` of its
+  ``channeldata.json`` (a directory without one: its subdirectories that hold
+  a ``repodata.json``), so a subdir added later (``win-arm64``) is scanned
+  without a code change. A name that is not a subdir is a ``FetchError``.
 - ``channel.listing(subdir)`` streams ``<subdir>/repodata.json`` (both
   ``packages`` and ``packages.conda``, skipping ``removed``) and returns one
   ``Artifact`` per build: when both ``.conda`` and ``.tar.bz2`` of one stem
@@ -38,6 +42,7 @@ from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import quote, urlsplit
 
+import ijson
 import requests
 
 from artifact_validation.archive.formats import PARSE_ERRORS
@@ -135,6 +140,36 @@ class Channel:
 
     # ---- repodata
 
+    def subdirs(self) -> tuple[str, ...]:
+        """The subdirs the channel publishes, sorted (see the module docstring)."""
+        where = (
+            f"{self.location}/channeldata.json"
+            if self.remote
+            else os.path.join(self.location, "channeldata.json")
+        )
+        if not self.remote:
+            root = Path(self.location)
+            if not (root / "channeldata.json").is_file():
+                found = sorted(p.parent.name for p in root.glob("*/repodata.json"))
+                return self._checked_subdirs(found, f"{root}/*/repodata.json")
+            with open(root / "channeldata.json", "rb") as fh:
+                return self._checked_subdirs(_subdirs_of(fh, where), where)
+        missing = f"{where}: no channeldata.json (HTTP 404); pass --subdir"
+        with self._remote_cached("channeldata", where, missing) as fh:
+            return self._checked_subdirs(_subdirs_of(fh, where), where)
+
+    @staticmethod
+    def _checked_subdirs(names: list[str], where: str) -> tuple[str, ...]:
+        out = []
+        for name in names:
+            try:
+                out.append(check_subdir(name))
+            except UsageError as exc:
+                raise FetchError(f"{where}: {str(name)[:80]!r} is not a subdir") from exc
+        if not out:
+            raise FetchError(f"{where}: the channel lists no subdir")
+        return tuple(sorted(set(out)))
+
     def listing(self, subdir: str, keep: Callable[[str], bool] | None = None) -> Listing:
         """The artifacts of ``subdir`` (see ``parse_repodata``); missing repodata is an error."""
         check_subdir(subdir)
@@ -150,20 +185,21 @@ class Channel:
                 raise FetchError(f"{where}: cannot read: {exc.strerror or exc}") from exc
             with fh:
                 return parse_repodata(fh, subdir, keep, where)
-        with self._remote_repodata(subdir, where) as fh:
+        missing = f"{where}: no repodata.json (HTTP 404); check --channel/--subdir"
+        with self._remote_cached(subdir, where, missing) as fh:
             return parse_repodata(fh, subdir, keep, where)
 
-    def _repodata_cache(self, subdir: str) -> Path | None:
+    def _repodata_cache(self, name: str) -> Path | None:
         if self.cache_dir is None:
             return None
         parts = urlsplit(self.location)
         host = parts.netloc.replace(":", "_")
         channel = parts.path.strip("/").replace("/", "_") or "_"
-        return self.cache_dir / "repodata" / host / channel / f"{subdir}.json"
+        return self.cache_dir / "repodata" / host / channel / f"{name}.json"
 
-    def _remote_repodata(self, subdir: str, url: str) -> BinaryIO:
-        """Download repodata to a file (revalidated by ETag when cached) and open it."""
-        cached = self._repodata_cache(subdir)
+    def _remote_cached(self, name: str, url: str, missing: str) -> BinaryIO:
+        """Download ``url`` to a file (revalidated by ETag when cached as ``name``), open it."""
+        cached = self._repodata_cache(name)
         etag_path = cached.with_suffix(".etag") if cached is not None else None
         headers = {}
         if cached is not None and etag_path is not None and cached.is_file():
@@ -177,7 +213,7 @@ class Channel:
             if response.status_code == 304 and cached is not None:
                 return open(cached, "rb")  # noqa: SIM115 - the caller closes it
             if response.status_code == 404:
-                raise UsageError(f"{url}: no repodata.json (HTTP 404); check --channel/--subdir")
+                raise UsageError(missing)
             if response.status_code != 200:
                 raise FetchError(f"{url}: HTTP {response.status_code} after retries")
             if cached is not None:
@@ -327,3 +363,14 @@ class Channel:
                 raise FetchError(f"{url}: download failed: {describe(exc)}") from exc
             tmp.seek(0)
             return file_list_from_archive(artifact.filename, tmp, url, stop, self.limits)
+
+
+def _subdirs_of(fh: BinaryIO, where: str) -> list[str]:
+    """The ``subdirs`` list of a channeldata.json, streamed (the file is large)."""
+    try:
+        names = list(ijson.items(fh, "subdirs.item"))
+    except ijson.JSONError as exc:
+        raise FetchError(f"{where}: not valid JSON: {str(exc)[:200]}") from exc
+    if not all(isinstance(n, str) for n in names):
+        raise FetchError(f"{where}: subdirs must be a list of names")
+    return names

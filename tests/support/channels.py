@@ -4,6 +4,8 @@
 - ``write_repodata(subdir_dir, removed=(), extra=None)``: ``repodata.json`` listing every
   ``.conda``/``.tar.bz2`` in ``subdir_dir`` (``packages`` and ``packages.conda``); ``extra``
   adds raw records (``{section: {file: record}}``), hostile ones included.
+- ``write_channeldata(root)``: ``channeldata.json`` naming every subdir of ``root`` that
+  has a ``repodata.json`` (what conda-index writes; the scan reads its ``subdirs``).
 - ``build_standard_channel(root)``: linux-64 + noarch with a clobbering build in both
   formats, a clean ``.conda`` with a large incompressible payload, an old ``.tar.bz2``
   without ``info/paths.json``, and a removed build; returns ``{label: Path}``.
@@ -73,6 +75,17 @@ def write_repodata(
     return out
 
 
+def write_channeldata(root: Path, subdirs: Iterable[str] | None = None) -> Path:
+    """Write ``root/channeldata.json`` with ``subdirs`` (default: those with repodata)."""
+    names = sorted(
+        subdirs if subdirs is not None else (p.parent.name for p in root.glob("*/repodata.json"))
+    )
+    out = root / "channeldata.json"
+    doc = {"channeldata_version": 1, "packages": {}, "subdirs": names}
+    out.write_text(json.dumps(doc, indent=1), encoding="utf-8")
+    return out
+
+
 def build_standard_channel(root: Path) -> dict[str, Path]:
     """Build the standard test channel under ``root`` (see the module docstring)."""
     linux = root / "linux-64"
@@ -99,4 +112,5 @@ def build_standard_channel(root: Path) -> dict[str, Path]:
     )
     write_repodata(linux, removed=[out["gone.conda"].name])
     write_repodata(noarch)
+    write_channeldata(root)
     return out

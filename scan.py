@@ -23,6 +23,7 @@ from artifact_validation.filters.files import load_filters
 from artifact_validation.filters.matcher import Matcher
 from artifact_validation.scan.cache import FileListCache
 from artifact_validation.scan.keys import Shard, filters_fingerprint
+from artifact_validation.scan.quarantine import QUARANTINE_AFTER
 from artifact_validation.scan.report import load_new_invalid, render_summary, report_new_invalid
 from artifact_validation.scan.scanner import ScanConfig, ScanProgress, run_merge, run_scan
 from artifact_validation.scan.state import (
@@ -143,6 +144,14 @@ def cmd_scan(argv: list[str]) -> int:
         "--jobs", type=number(int, minimum=1), default=8, help="parallel reads (at least 1)"
     )
     parser.add_argument(
+        "--quarantine-after",
+        type=number(int, minimum=1),
+        default=QUARANTINE_AFTER,
+        metavar="N",
+        help="quarantine an artifact after N failed reads in a row (default: %(default)s); "
+        "it is then listed in scan_quarantine.yaml, retried weekly, and no longer an error",
+    )
+    parser.add_argument(
         "--checkpoint-seconds",
         type=number(float),
         default=60.0,
@@ -158,6 +167,7 @@ def cmd_scan(argv: list[str]) -> int:
         time_limit=args.time_limit,
         jobs=int(args.jobs),
         checkpoint_seconds=args.checkpoint_seconds,
+        quarantine_after=int(args.quarantine_after),
     )
     filters = load_filters(filter_dirs(args.filters))
     progress = Progress(sys.stderr, "scan")
@@ -179,6 +189,10 @@ def cmd_scan(argv: list[str]) -> int:
     )
     progress.close(last.done, last.total, last.errors)
     _finish(summary.to_json(), summary.new_entries, args)
+    for file_key in summary.new_quarantined:
+        print(
+            f"  quarantined after {args.quarantine_after} failed reads: {file_key}", file=sys.stderr
+        )
     return _exit_code(summary.errors, summary.new_invalid, args.fail_on_new)
 
 

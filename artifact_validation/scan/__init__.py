@@ -34,6 +34,13 @@ from artifact_validation.scan.merge import (
     merge_states,
     new_invalid,
 )
+from artifact_validation.scan.quarantine import (
+    QUARANTINE_AFTER,
+    RETRY_EVERY,
+    Failure,
+    parse_utc,
+    utc_text,
+)
 from artifact_validation.scan.report import (
     MAX_LISTED,
     MAX_PATHS,
@@ -57,6 +64,7 @@ from artifact_validation.scan.state import (
     ERRORS_NAME,
     MAX_REASON,
     OUTPUT_NAME,
+    QUARANTINE_NAME,
     STATE_FORMAT,
     STATE_NAME,
     InvalidEntry,
@@ -69,6 +77,7 @@ from artifact_validation.scan.state import (
     remove_leftovers,
     render_errors,
     render_output,
+    render_quarantine,
     save,
 )
 
@@ -76,6 +85,7 @@ __all__ = [
     "BranchApi",
     "BrokenRequest",
     "ERRORS_NAME",
+    "Failure",
     "FileListCache",
     "GONE",
     "InvalidEntry",
@@ -91,6 +101,9 @@ __all__ = [
     "OUTPUT_NAME",
     "OutputPaths",
     "PullRequestApi",
+    "QUARANTINE_AFTER",
+    "QUARANTINE_NAME",
+    "RETRY_EVERY",
     "STATE_FORMAT",
     "STATE_NAME",
     "ScanConfig",
@@ -108,12 +121,14 @@ __all__ = [
     "merge_states",
     "new_invalid",
     "parse_state",
+    "parse_utc",
     "plan_requests",
     "reason",
     "remove_leftovers",
     "render_errors",
     "render_new_invalid",
     "render_output",
+    "render_quarantine",
     "render_summary",
     "report_new_invalid",
     "run_merge",
@@ -124,4 +139,5 @@ __all__ = [
     "shard_output_dir",
     "stem_of_key",
     "time_reserve",
+    "utc_text",
 ]

@@ -43,6 +43,8 @@ def merge_states(states: Sequence[tuple[str, ScanState]]) -> ScanState:
         merged.scanned.update(s.scanned)
         merged.invalid.update(s.invalid)
         merged.errors.update(s.errors)
+        merged.failures.update(s.failures)
+        merged.quarantine.update(s.quarantine)
     return merged
 
 

@@ -25,6 +25,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, fields
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,7 @@ from artifact_validation.filters.matcher import Matcher
 from artifact_validation.scan.cache import MAX_CACHE_SEGMENTS, FileListCache
 from artifact_validation.scan.keys import Shard, stem_of_key
 from artifact_validation.scan.merge import merge_states, new_invalid
+from artifact_validation.scan.quarantine import QUARANTINE_AFTER
 from artifact_validation.scan.state import (
     STATE_NAME,
     InvalidEntry,
@@ -62,6 +64,8 @@ class ScanConfig:
     jobs: int = 8
     #: seconds between two saves of progress
     checkpoint_seconds: float = 60.0
+    #: failed reads in a row before an artifact is quarantined (``quarantine``)
+    quarantine_after: int = QUARANTINE_AFTER
 
 
 @dataclass(frozen=True)
@@ -79,7 +83,8 @@ def _counts(summary: Any) -> dict[str, Any]:
 
     ``fields`` rather than ``asdict``: asdict would deep-copy the (possibly long) list first.
     """
-    return {f.name: getattr(summary, f.name) for f in fields(summary) if f.name != "new_entries"}
+    lists = ("new_entries", "new_quarantined")
+    return {f.name: getattr(summary, f.name) for f in fields(summary) if f.name not in lists}
 
 
 @dataclass(frozen=True)
@@ -94,9 +99,13 @@ class ScanSummary:
     complete: bool
     #: the new invalid files, as ``merge.new_invalid`` lists them
     new_entries: tuple[NewInvalid, ...] = ()
+    #: files quarantined (not errors), and those that entered the quarantine in this run
+    quarantined: int = 0
+    new_quarantined: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        """``{"scanned", "skipped_known", "invalid", "new_invalid", "errors", "complete"}``."""
+        """``{"scanned", "skipped_known", "invalid", "new_invalid", "errors", "complete",
+        "quarantined"}``."""
         return _counts(self)
 
 
@@ -131,6 +140,8 @@ class _Run:
         self.start = clock()
         self.stop = threading.Event()
         self.state = ScanState()
+        self.now = datetime.now(UTC)
+        self.new_quarantined: list[str] = []
         self.scanned = 0
         self.done = 0
         self.total = 0
@@ -169,8 +180,7 @@ class _Run:
             )
         else:
             state.invalid.pop(artifact.key, None)
-        for file_key in artifact.file_keys:
-            state.errors.pop(file_key, None)
+        state.cleared(artifact.file_keys)
         if cache_it and self.cache is not None:
             self.cache.add(artifact.key, artifact.name, paths)
         self.scanned += 1
@@ -178,10 +188,16 @@ class _Run:
 
     def record_error(self, artifact: Artifact, exc: BaseException) -> None:
         text = str(exc) if isinstance(exc, ValidationError) else f"unexpected failure: {exc!r}"
+        main = f"{artifact.subdir}/{artifact.filename}"
         for file_key in artifact.file_keys:
-            self.state.errors.pop(file_key, None)
-        self.state.errors[f"{artifact.subdir}/{artifact.filename}"] = reason(text)
+            if file_key != main:
+                self.state.errors.pop(file_key, None)
+        self.failed(main, reason(text))
         self.tick()
+
+    def failed(self, file_key: str, why: str) -> None:
+        if self.state.fail(file_key, why, self.now, self.config.quarantine_after):
+            self.new_quarantined.append(file_key)
 
     # ---- phases
 
@@ -253,17 +269,25 @@ def _select(channel: Channel, config: ScanConfig) -> tuple[dict[str, Artifact], 
     return units, problems
 
 
-def _prune(state: ScanState, units: dict[str, Artifact], subdirs: set[str]) -> None:
-    """Forget builds of the scanned subdirs that left the channel; refresh file names."""
+def _prune(
+    state: ScanState, units: dict[str, Artifact], subdirs: set[str], problems: set[str]
+) -> None:
+    """Forget builds of the scanned subdirs that left the channel; refresh file names.
+
+    A file whose repodata record is malformed (``problems``) is still there.
+    """
 
     def gone(key: str) -> bool:
         return key.split("/", 1)[0] in subdirs and key not in units
 
+    def file_gone(key: str) -> bool:
+        return key not in problems and gone(f"{key.split('/', 1)[0]}/{stem_of_key(key)}")
+
     state.scanned = {k: v for k, v in state.scanned.items() if not gone(k)}
     state.invalid = {k: v for k, v in state.invalid.items() if not gone(k)}
-    state.errors = {
-        k: v for k, v in state.errors.items() if not gone(f"{k.split('/', 1)[0]}/{stem_of_key(k)}")
-    }
+    state.errors = {k: v for k, v in state.errors.items() if not file_gone(k)}
+    state.failures = {k: v for k, v in state.failures.items() if not file_gone(k)}
+    state.quarantine = {k: v for k, v in state.quarantine.items() if not file_gone(k)}
     for key, entry in list(state.invalid.items()):
         files = units[key].filenames if key in units else entry.files
         if tuple(sorted(files)) != entry.files:
@@ -280,6 +304,7 @@ def run_scan(
     cache: FileListCache | None = None,
     clock: Callable[[], float] = time.monotonic,
     on_progress: Callable[[ScanProgress], None] | None = None,
+    now: datetime | None = None,
 ) -> ScanSummary:
     """Scan ``channel`` (see the module docstring) and return what the run did.
 
@@ -287,7 +312,8 @@ def run_scan(
     built from. The state at ``paths.state`` must be of the same channel (a
     ``UsageError`` otherwise). Raises for failures that stop the whole run
     (repodata unreadable: ``FetchError``); per-artifact failures are errors in
-    the state and the summary.
+    the state and the summary; one that fails ``config.quarantine_after`` runs
+    in a row is quarantined (``quarantine``) as of ``now`` (default: the time).
     """
     run = _Run(
         channel,
@@ -314,12 +340,17 @@ def run_scan(
     state.shard = config.shard
     before = ScanState(invalid=dict(state.invalid))
     run.state = state
+    run.now = now or datetime.now(UTC)
 
     units, problems = _select(channel, config)
-    _prune(state, units, set(config.subdirs))
-    state.errors.update(problems)
+    _prune(state, units, set(config.subdirs), set(problems))
+    for file_key, why in sorted(problems.items()):
+        run.failed(file_key, why)
 
-    known = {k for k in units if state.scanned.get(k) == fingerprint}
+    def held_back(artifact: Artifact) -> bool:
+        return state.held_back(f"{artifact.subdir}/{artifact.filename}", run.now)
+
+    known = {k for k in units if state.scanned.get(k) == fingerprint or held_back(units[k])}
     stale = {k for k in units if k in state.scanned and k not in known}
     run.total = len(units) - len(known)
     state.complete = False
@@ -330,7 +361,9 @@ def run_scan(
         run.read_all(todo)
 
     state.complete = not run.stop.is_set() and all(
-        state.scanned.get(k) == fingerprint or f"{a.subdir}/{a.filename}" in state.errors
+        state.scanned.get(k) == fingerprint
+        or f"{a.subdir}/{a.filename}" in state.errors
+        or f"{a.subdir}/{a.filename}" in state.quarantine
         for k, a in units.items()
     )
     if cache is not None:
@@ -347,6 +380,8 @@ def run_scan(
         errors=len(state.errors),
         complete=state.complete,
         new_entries=tuple(fresh),
+        quarantined=len(state.quarantine),
+        new_quarantined=tuple(run.new_quarantined),
     )
 
 

@@ -6,9 +6,13 @@ source of truth; the two YAML outputs are derived from it):
 - ``scan_state.json``: ``{"format", "channel", "shard", "complete",
   "scanned": {<filter fingerprint>: [<subdir>/<stem>, ...]},
   "invalid": {<subdir>/<stem>: {"name", "files", "violations": {<filter>: [paths]}}},
-  "errors": {<subdir>/<file>: reason}}``, keys and lists sorted.
+  "errors": {<subdir>/<file>: reason},
+  "failures": {<subdir>/<file>: failure}, "quarantine": {<subdir>/<file>: failure}}``,
+  keys and lists sorted (a failure: see ``quarantine.Failure``; the last two keys
+  may be absent in a state written before them).
 - ``invalid_packages.yaml``: ``{<name>: {"<subdir>/<file>": {<filter>: [paths]}}}``.
 - ``scan_errors.yaml``: ``{"<subdir>/<file>": reason}``.
+- ``scan_quarantine.yaml`` (beside it): ``{"<subdir>/<file>": failure}``.
 
 A build is keyed by ``<subdir>/<stem>``: its ``.conda`` and ``.tar.bz2`` are
 one build, read once, and both file names are listed in the output. The
@@ -22,7 +26,8 @@ import json
 import os
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +36,7 @@ from artifact_validation.core.fileio import dump_yaml, parse_json, read_bytes, w
 from artifact_validation.core.markdown import shown
 from artifact_validation.filters.matcher import Violation
 from artifact_validation.scan.keys import Shard
+from artifact_validation.scan.quarantine import RETRY_EVERY, Failure, utc_text
 
 #: Version of the state file layout; a state of another format is refused, not guessed at.
 STATE_FORMAT = 1
@@ -39,6 +45,7 @@ STATE_FORMAT = 1
 STATE_NAME = "scan_state.json"
 OUTPUT_NAME = "invalid_packages.yaml"
 ERRORS_NAME = "scan_errors.yaml"
+QUARANTINE_NAME = "scan_quarantine.yaml"
 
 #: An error reason is cut to this many characters (they may quote hostile archive content).
 MAX_REASON = 500
@@ -133,12 +140,56 @@ class ScanState:
     invalid: dict[str, InvalidEntry] = field(default_factory=dict)
     #: ``<subdir>/<file>`` -> why it could not be checked (retried by the next run)
     errors: dict[str, str] = field(default_factory=dict)
+    #: ``<subdir>/<file>`` -> its failed reads in a row, while fewer than the quarantine's
+    failures: dict[str, Failure] = field(default_factory=dict)
+    #: ``<subdir>/<file>`` -> quarantined (not an error; tried again weekly)
+    quarantine: dict[str, Failure] = field(default_factory=dict)
 
     def restrict(self, shard: Shard) -> None:
         """Drop everything that does not belong to ``shard``."""
         self.scanned = {k: v for k, v in self.scanned.items() if shard.holds_key(k)}
         self.invalid = {k: v for k, v in self.invalid.items() if shard.holds_key(k)}
         self.errors = {k: v for k, v in self.errors.items() if shard.holds_key(k)}
+        self.failures = {k: v for k, v in self.failures.items() if shard.holds_key(k)}
+        self.quarantine = {k: v for k, v in self.quarantine.items() if shard.holds_key(k)}
+
+    def fail(self, file_key: str, why: str, now: datetime, after: int) -> bool:
+        """Record a failed read of ``file_key``; True when it has just been quarantined.
+
+        A quarantined file that is not due yet is left as it is.
+        """
+        held = self.quarantine.get(file_key)
+        if held is not None:
+            if held.due(now):
+                retry = utc_text(now + RETRY_EVERY)
+                self.quarantine[file_key] = replace(
+                    held, reason=why, attempts=held.attempts + 1, retry_after=retry
+                )
+            self.errors.pop(file_key, None)
+            return False
+        previous = self.failures.get(file_key)
+        first = previous.first_seen if previous is not None else utc_text(now)
+        failure = Failure(why, first, (previous.attempts if previous else 0) + 1)
+        if failure.attempts >= after:
+            self.failures.pop(file_key, None)
+            self.errors.pop(file_key, None)
+            self.quarantine[file_key] = replace(failure, retry_after=utc_text(now + RETRY_EVERY))
+            return True
+        self.failures[file_key] = failure
+        self.errors[file_key] = why
+        return False
+
+    def cleared(self, file_keys: Iterable[str]) -> None:
+        """A successful read: the files leave the errors, the failures and the quarantine."""
+        for key in file_keys:
+            self.errors.pop(key, None)
+            self.failures.pop(key, None)
+            self.quarantine.pop(key, None)
+
+    def held_back(self, file_key: str, now: datetime) -> bool:
+        """Whether ``file_key`` is quarantined and not due for its weekly retry."""
+        held = self.quarantine.get(file_key)
+        return held is not None and not held.due(now)
 
     def invalid_files(self) -> dict[str, tuple[str, InvalidEntry]]:
         """``<subdir>/<file>`` -> (build key, entry) for every listed file of an invalid build."""
@@ -162,6 +213,8 @@ class ScanState:
             "scanned": {fp: sorted(keys) for fp, keys in scanned.items()},
             "invalid": {k: e.to_json() for k, e in self.invalid.items()},
             "errors": dict(self.errors),
+            "failures": {k: f.to_json() for k, f in self.failures.items()},
+            "quarantine": {k: f.to_json() for k, f in self.quarantine.items()},
         }
         # ASCII: a path from a hostile archive may hold a lone surrogate, which UTF-8 cannot.
         return json.dumps(doc, indent=1, sort_keys=True) + "\n"
@@ -222,6 +275,13 @@ def parse_state(doc: Any, where: str) -> ScanState:
         if not isinstance(reason, str):
             raise _problem(where, f"'errors' reason of {shown(key)} must be a string")
         state.errors[key] = reason
+    for name in ("failures", "quarantine"):
+        target = getattr(state, name)
+        for key, entry in _str_map(doc.get(name, {}), where, name).items():
+            try:
+                target[key] = Failure.from_json(entry)
+            except ValueError as exc:
+                raise _problem(where, f"{name!r} entry {shown(key)} {exc}") from exc
     return state
 
 
@@ -262,6 +322,11 @@ def render_errors(state: ScanState) -> str:
     return dump_yaml(dict(state.errors))
 
 
+def render_quarantine(state: ScanState) -> str:
+    """``scan_quarantine.yaml``: ``{"<subdir>/<file>": failure}``, sorted."""
+    return dump_yaml({k: f.to_json() for k, f in state.quarantine.items()})
+
+
 def reason(text: str) -> str:
     """An error reason as stored: one line, at most ``MAX_REASON`` characters."""
     line = " ".join(text.split())
@@ -276,6 +341,11 @@ class OutputPaths:
     output: Path
     errors: Path
 
+    @property
+    def quarantine(self) -> Path:
+        """``scan_quarantine.yaml`` beside the errors file."""
+        return self.errors.with_name(QUARANTINE_NAME)
+
     @classmethod
     def in_directory(cls, directory: str | os.PathLike[str]) -> OutputPaths:
         """The three standard file names inside ``directory`` (a shard's output)."""
@@ -285,7 +355,7 @@ class OutputPaths:
 
 def remove_leftovers(paths: OutputPaths) -> None:
     """Delete temporary files a killed run left beside the state and outputs (never read)."""
-    for target in (paths.state, paths.output, paths.errors):
+    for target in (paths.state, paths.output, paths.errors, paths.quarantine):
         for leftover in target.parent.glob(f".{target.name}.*.tmp"):
             leftover.unlink(missing_ok=True)
 
@@ -299,3 +369,4 @@ def save(state: ScanState, paths: OutputPaths) -> None:
     write_atomic(paths.state, state.to_json_text())
     write_atomic(paths.output, render_output(state))
     write_atomic(paths.errors, render_errors(state))
+    write_atomic(paths.quarantine, render_quarantine(state))

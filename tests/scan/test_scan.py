@@ -40,7 +40,9 @@ from tests.support.servers import LocalServer, Reply
 
 OPENSSL = "files: [include/openssl]\nallowed: [openssl]\n"
 CERTIFI = "files: [site-packages/certifi, lib/python*/site-packages/certifi]\nallowed: [certifi]\n"
-SUMMARY_KEYS = {"scanned", "skipped_known", "invalid", "new_invalid", "errors", "complete"}
+SUMMARY_KEYS = {
+    "scanned", "skipped_known", "invalid", "new_invalid", "errors", "complete", "quarantined"
+}  # fmt: skip
 
 
 def scan(*args: str | Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
@@ -143,6 +145,7 @@ def test_scan_writes_sorted_outputs_and_summary(standard: Path, tmp_path: Path, 
         "new_invalid": 3,
         "errors": 0,
         "complete": True,
+        "quarantined": 0,
     }
     assert read_yaml(out / "invalid_packages.yaml") == {
         "clob": {

@@ -18,13 +18,18 @@ from artifact_validation.services import RunContext, notify_failure
 from cli_common import github_from_env, run_main
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line of notify_failure.py (docs/cli.md)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workflow", required=True, help="the failed workflow's name")
     parser.add_argument(
         "--repo", help="repository to open the issue on (default: $GITHUB_REPOSITORY)"
     )
-    return parser.parse_args(argv)
+    return parser
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    return build_parser().parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,7 +1,7 @@
 """Open or comment on the one ``[bot] <workflow> failed`` issue of this repository, with a run link.
 
 Every workflow runs this as its last step, only on its own failure on the
-default branch (README "The failure notifier"). Reads ``GITHUB_API_URL``,
+default branch (docs/cli.md "The failure notifier"). Reads ``GITHUB_API_URL``,
 ``GITHUB_TOKEN`` (or ``GH_TOKEN``), ``GITHUB_SERVER_URL``, ``GITHUB_REPOSITORY``
 and ``GITHUB_RUN_ID``. Exit codes: 0 reported, 2 bad usage or environment,
 3 GitHub failed after retries.

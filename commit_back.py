@@ -21,7 +21,8 @@ from artifact_validation.services import DEFAULT_ATTEMPTS, commit_and_push
 from cli_common import run_main
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line of commit_back.py (docs/cli.md)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--message", "-m", required=True, help="the commit message")
     parser.add_argument("--paths", nargs="+", required=True, help="paths to commit (only these)")
@@ -46,7 +47,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "else the checked-out branch); pushing to another branch is refused",
     )
     parser.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
-    return parser.parse_args(argv)
+    return parser
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    return build_parser().parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:

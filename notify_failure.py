@@ -1,7 +1,7 @@
 """Open or comment on the one ``[bot] <workflow> failed`` issue of this repository, with a run link.
 
 Every workflow runs this as its last step, only on its own failure on the
-default branch (README "The failure notifier"). Reads ``GITHUB_API_URL``,
+default branch (docs/cli.md "The failure notifier"). Reads ``GITHUB_API_URL``,
 ``GITHUB_TOKEN`` (or ``GH_TOKEN``), ``GITHUB_SERVER_URL``, ``GITHUB_REPOSITORY``
 and ``GITHUB_RUN_ID``. Exit codes: 0 reported, 2 bad usage or environment,
 3 GitHub failed after retries.
@@ -18,13 +18,18 @@ from artifact_validation.services import RunContext, notify_failure
 from cli_common import github_from_env, run_main
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line of notify_failure.py (docs/cli.md)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workflow", required=True, help="the failed workflow's name")
     parser.add_argument(
         "--repo", help="repository to open the issue on (default: $GITHUB_REPOSITORY)"
     )
-    return parser.parse_args(argv)
+    return parser
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    return build_parser().parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:

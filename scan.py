@@ -106,8 +106,8 @@ def _exit_code(errors: int, new: int, fail_on_new: bool) -> int:
     return EXIT_INVALID if fail_on_new and new else EXIT_VALID
 
 
-def cmd_scan(argv: list[str]) -> int:
-    """`scan.py --channel ...`: scan the channel incrementally (README "The scan")."""
+def build_scan_parser() -> argparse.ArgumentParser:
+    """The command line of `scan.py --channel ...` (docs/cli.md)."""
     parser = argparse.ArgumentParser(
         prog="scan.py",
         description="scan a channel for artifacts that clobber; incremental, resumable, sharded",
@@ -157,7 +157,12 @@ def cmd_scan(argv: list[str]) -> int:
         default=60.0,
         help="save progress at least this often (default: %(default)s)",
     )
-    args = parser.parse_args(argv)
+    return parser
+
+
+def cmd_scan(argv: list[str]) -> int:
+    """`scan.py --channel ...`: scan the channel incrementally (docs/cli.md "The scan")."""
+    args = build_scan_parser().parse_args(argv)
     channel = Channel(args.channel, file_lists=args.file_lists, cache_dir=args.cache_dir)
     given = tuple(check_subdir(s, "--subdir") for s in args.subdir or ())
     subdirs = given or channel.subdirs()
@@ -196,8 +201,8 @@ def cmd_scan(argv: list[str]) -> int:
     return _exit_code(summary.errors, summary.new_invalid, args.fail_on_new)
 
 
-def cmd_merge(argv: list[str]) -> int:
-    """`scan.py merge OUT... --output ...`: combine shard outputs and states into one."""
+def build_merge_parser() -> argparse.ArgumentParser:
+    """The command line of `scan.py merge` (docs/cli.md)."""
     parser = argparse.ArgumentParser(
         prog="scan.py merge",
         description="merge the outputs of shards 1..N (directories holding scan_state.json)",
@@ -210,7 +215,12 @@ def cmd_merge(argv: list[str]) -> int:
         metavar="PATH.json",
         help="write the invalid artifacts that are new since the previous --state (a JSON list)",
     )
-    args = parser.parse_args(argv)
+    return parser
+
+
+def cmd_merge(argv: list[str]) -> int:
+    """`scan.py merge OUT... --output ...`: combine shard outputs and states into one."""
+    args = build_merge_parser().parse_args(argv)
     summary = run_merge(args.outputs, _output_paths(args))
     if args.new_invalid:
         doc = [entry.to_json() for entry in summary.new_entries]
@@ -219,8 +229,8 @@ def cmd_merge(argv: list[str]) -> int:
     return _exit_code(0, summary.new_invalid, args.fail_on_new)
 
 
-def cmd_report_new(argv: list[str]) -> int:
-    """`scan.py report-new NEW.json`: open or comment on the one issue listing new invalid ones."""
+def build_report_new_parser() -> argparse.ArgumentParser:
+    """The command line of `scan.py report-new` (docs/cli.md)."""
     parser = argparse.ArgumentParser(
         prog="scan.py report-new",
         description="open (or comment on) the one issue listing new invalid artifacts, with the "
@@ -231,7 +241,12 @@ def cmd_report_new(argv: list[str]) -> int:
         "new_invalid", type=Path, metavar="NEW.json", help="from merge --new-invalid"
     )
     parser.add_argument("--repo", help="owner/name (default: $GITHUB_REPOSITORY)")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def cmd_report_new(argv: list[str]) -> int:
+    """`scan.py report-new NEW.json`: open or comment on the one issue listing new invalid ones."""
+    args = build_report_new_parser().parse_args(argv)
     entries = load_new_invalid(args.new_invalid)
     if not entries:
         print("report-new: no new invalid artifacts; nothing to report", file=sys.stderr)
@@ -249,6 +264,12 @@ def cmd_report_new(argv: list[str]) -> int:
 
 
 COMMANDS = {"merge": cmd_merge, "report-new": cmd_report_new}
+PARSERS = {"merge": build_merge_parser, "report-new": build_report_new_parser}
+
+
+def build_parser(command: str = "scan") -> argparse.ArgumentParser:
+    """The parser of one command: `scan` (the default), `merge` or `report-new`."""
+    return PARSERS.get(command, build_scan_parser)()
 
 
 def main(argv: list[str] | None = None) -> int:

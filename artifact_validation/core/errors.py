@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from artifact_validation.core.markdown import display_path, shorten
 
-#: Exit codes, one contract for every CLI (README "Exit codes").
+#: Exit codes, one contract for every CLI (README.md "Exit codes").
 EXIT_VALID = 0
 EXIT_INVALID = 1
 EXIT_USAGE = 2

@@ -1,6 +1,6 @@
 """The catalogue of finding codes and the ``Finding`` value every check returns.
 
-Codes are grouped by family and never renumbered or reused; each has a README
+Codes are grouped by family and never renumbered or reused; each has a docs/checks.md
 section (what it means, common causes, how to fix).
 """
 
@@ -97,7 +97,7 @@ class Finding:
 
 
 #: Why each finding matters and how to fix it, shown under the finding in reports
-#: (the README's per-code sections say the same at more length).
+#: (docs/checks.md says the same at more length, with common causes).
 ADVICE: dict[Code, str] = {
     Code.AV101: "The bytes differ from what was uploaded: re-upload the artifact from the build.",
     Code.AV102: "The bytes differ from what was uploaded: re-upload the artifact from the build.",

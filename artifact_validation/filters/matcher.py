@@ -1,6 +1,6 @@
 """The one-pass matcher: every glob of every filter compiled once into a component trie.
 
-Glob rules (README "Glob semantics"): paths and globs are relative and
+Glob rules (docs/filters.md "Glob semantics"): paths and globs are relative and
 ``/``-separated; ``*``, ``?`` and ``[...]`` (``[!...]`` negates) never cross
 ``/``; a component that is exactly ``**`` matches zero or more directories; a
 glob that matches a parent directory of a path protects the path; ``win-*`` and

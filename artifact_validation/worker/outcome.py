@@ -36,7 +36,7 @@ MAX_ISSUE_BODY = 60_000
 
 @dataclass
 class Outcome:
-    """What one worker run found and did; ``exit_code`` follows the README table."""
+    """What one worker run found and did; ``exit_code`` follows the table of docs/operations.md."""
 
     event: ArtifactEvent
     verdict: Verdict

@@ -155,7 +155,7 @@ def settings_from_env(
     retry: RetryPolicy | None = None,
     extra_hosts: Sequence[str] = (),
 ) -> Settings:
-    """Read and check the worker's environment (README "Environment"); ``UsageError`` if bad.
+    """Read and check the worker's environment (docs/operations.md); ``UsageError`` if bad.
 
     Each step asks for its own secrets only: ``publish`` the three
     anaconda.org tokens, ``report`` and ``record`` a GitHub token.

@@ -47,7 +47,7 @@ def flags(glob: str, path: str, subdir: str = "linux-64", **kw: tuple[str, ...])
     ],
 )
 def test_glob_rules(glob: str, path: str, expected: bool) -> None:
-    """Each glob rule of the README holds for the trie and for the reference regex."""
+    """Each glob rule of docs/filters.md holds for the trie and for the reference regex."""
     assert flags(glob, path) is expected
     assert bool(glob_to_regex(glob).match(path + "/")) is expected
 

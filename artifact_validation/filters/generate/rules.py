@@ -2,7 +2,7 @@
 
 Never junk, never a shared directory, never a path its owner ships in only a
 minority of its artifacts; versioned Python directories are generalized, and
-globs another glob already covers are dropped (README "Generated filters").
+globs another glob already covers are dropped (docs/filters.md "Generated filters").
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ from artifact_validation.core.progress import Progress
 from artifact_validation.filters.files import load_filters
 from artifact_validation.filters.matcher import Matcher
 from artifact_validation.scan.cache import FileListCache
+from artifact_validation.scan.history import HISTORY_NAME, append_history, history_point
 from artifact_validation.scan.keys import Shard, filters_fingerprint
 from artifact_validation.scan.report import load_new_invalid, render_summary, report_new_invalid
 from artifact_validation.scan.scanner import ScanConfig, ScanProgress, run_merge, run_scan
@@ -194,8 +195,23 @@ def cmd_merge(argv: list[str]) -> int:
         metavar="PATH.json",
         help="write the invalid artifacts that are new since the previous --state (a JSON list)",
     )
+    parser.add_argument(
+        "--history",
+        type=Path,
+        metavar="PATH.jsonl",
+        help="append one line (date, counts, new invalid artifacts) to this scan history "
+        f"(scan_data/{HISTORY_NAME}; the status page charts it)",
+    )
     args = parser.parse_args(argv)
     summary = run_merge(args.outputs, _output_paths(args))
+    if args.history:
+        point = history_point(
+            summary.invalid,
+            [entry.artifact for entry in summary.new_entries],
+            summary.errors,
+            summary.complete,
+        )
+        append_history(args.history, point)
     if args.new_invalid:
         doc = [entry.to_json() for entry in summary.new_entries]
         write_atomic(args.new_invalid, json.dumps(doc, indent=1) + "\n")

@@ -1,5 +1,6 @@
 """The channel scan: build keys and shards, the state and its outputs, the file-list cache,
-merging shards, the scanner, its reports and the mark-broken requests.
+merging shards, the scanner, its reports, the mark-broken requests, the outcome history and
+the static status page.
 
 May import every layer below it: ``core``, ``services``, ``filters``, ``archive``, ``channel``.
 """
@@ -22,6 +23,14 @@ from artifact_validation.scan.admin_requests import (
 from artifact_validation.scan.cache import (
     MAX_CACHE_SEGMENTS,
     FileListCache,
+)
+from artifact_validation.scan.history import (
+    HISTORY_NAME,
+    MAX_NEW_LISTED,
+    HistoryPoint,
+    append_history,
+    history_point,
+    load_history,
 )
 from artifact_validation.scan.keys import (
     MATCHER_SEMANTICS,
@@ -71,25 +80,59 @@ from artifact_validation.scan.state import (
     render_output,
     save,
 )
+from artifact_validation.scan.status_data import (
+    PRS_NAME,
+    WAIVER_FIELDS,
+    Finding,
+    PullRecord,
+    StatusData,
+    Waiver,
+    load_status,
+    load_waivers,
+)
+from artifact_validation.scan.status_page import (
+    BADGE_NAME,
+    DEFAULT_CHECKS_URL,
+    INDEX_NAME,
+    NEWEST_LISTED,
+    TOP_LISTED,
+    artifact_url,
+    check_anchor,
+    feedstock_url,
+    render_badge,
+    render_chart,
+    render_index,
+    write_site,
+)
 
 __all__ = [
+    "BADGE_NAME",
     "BranchApi",
     "BrokenRequest",
+    "DEFAULT_CHECKS_URL",
     "ERRORS_NAME",
     "FileListCache",
+    "Finding",
     "GONE",
+    "HISTORY_NAME",
+    "HistoryPoint",
+    "INDEX_NAME",
     "InvalidEntry",
     "MATCHER_SEMANTICS",
     "MAX_CACHE_SEGMENTS",
     "MAX_LISTED",
+    "MAX_NEW_LISTED",
     "MAX_PATHS",
     "MAX_REASON",
     "MarkBrokenResult",
     "MergeSummary",
+    "NEWEST_LISTED",
     "NEW_INVALID_TITLE",
     "NewInvalid",
     "OUTPUT_NAME",
     "OutputPaths",
+    "PRS_NAME",
+    "PullRecord",
     "PullRequestApi",
     "STATE_FORMAT",
     "STATE_NAME",
@@ -98,12 +141,24 @@ __all__ = [
     "ScanState",
     "ScanSummary",
     "Shard",
+    "StatusData",
+    "TOP_LISTED",
     "Target",
+    "WAIVER_FIELDS",
+    "Waiver",
+    "append_history",
+    "artifact_url",
+    "check_anchor",
+    "feedstock_url",
     "filters_fingerprint",
+    "history_point",
+    "load_history",
     "load_invalid",
     "load_new_invalid",
     "load_recorded",
     "load_state",
+    "load_status",
+    "load_waivers",
     "mark_broken",
     "merge_states",
     "new_invalid",
@@ -111,7 +166,10 @@ __all__ = [
     "plan_requests",
     "reason",
     "remove_leftovers",
+    "render_badge",
+    "render_chart",
     "render_errors",
+    "render_index",
     "render_new_invalid",
     "render_output",
     "render_summary",
@@ -124,4 +182,5 @@ __all__ = [
     "shard_output_dir",
     "stem_of_key",
     "time_reserve",
+    "write_site",
 ]

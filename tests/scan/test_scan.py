@@ -650,7 +650,7 @@ def test_scan_workflow_contract() -> None:
         assert f"scan_data/{path}" in commit
     assert "--token-env GITHUB_TOKEN" in commit
     assert runs[-1] == "python scan.py report-new new_invalid.json"
-    assert doc["jobs"]["notify-failure"]["needs"] == ["scan", "merge"]
+    assert doc["jobs"]["notify-failure"]["needs"] == ["scan", "merge", "status-page"]
 
 
 def test_merge_job_end_to_end_commits_to_a_bare_remote(

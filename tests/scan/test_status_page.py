@@ -205,6 +205,7 @@ def test_script_writes_both_files(tmp_path: Path) -> None:
         (["--scan-data", "missing"], "no such directory"),
         (["--channel", "../evil"], "--channel must be a channel name"),
         (["--checks-url", "javascript:alert(1)"], "--checks-url must be an https:// URL"),
+        (["--out", str(SCAN_DATA / "invalid_packages.yaml")], "is not a directory"),
     ],
 )
 def test_script_refuses_bad_input(tmp_path: Path, extra: list[str], message: str) -> None:

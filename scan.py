@@ -22,6 +22,7 @@ from artifact_validation.core.progress import Progress
 from artifact_validation.filters.files import load_filters
 from artifact_validation.filters.matcher import Matcher
 from artifact_validation.scan.cache import FileListCache
+from artifact_validation.scan.history import HISTORY_NAME, append_history, history_point
 from artifact_validation.scan.keys import Shard, filters_fingerprint
 from artifact_validation.scan.quarantine import QUARANTINE_AFTER
 from artifact_validation.scan.report import load_new_invalid, render_summary, report_new_invalid
@@ -194,10 +195,8 @@ def cmd_scan(argv: list[str]) -> int:
     )
     progress.close(last.done, last.total, last.errors)
     _finish(summary.to_json(), summary.new_entries, args)
-    for file_key in summary.new_quarantined:
-        print(
-            f"  quarantined after {args.quarantine_after} failed reads: {file_key}", file=sys.stderr
-        )
+    for key in summary.new_quarantined:
+        print(f"  quarantined after {args.quarantine_after} failed reads: {key}", file=sys.stderr)
     return _exit_code(summary.errors, summary.new_invalid, args.fail_on_new)
 
 
@@ -215,6 +214,13 @@ def build_merge_parser() -> argparse.ArgumentParser:
         metavar="PATH.json",
         help="write the invalid artifacts that are new since the previous --state (a JSON list)",
     )
+    parser.add_argument(
+        "--history",
+        type=Path,
+        metavar="PATH.jsonl",
+        help="append one line (date, counts, new invalid artifacts) to this scan history "
+        f"(scan_data/{HISTORY_NAME}; the status page charts it)",
+    )
     return parser
 
 
@@ -222,6 +228,14 @@ def cmd_merge(argv: list[str]) -> int:
     """`scan.py merge OUT... --output ...`: combine shard outputs and states into one."""
     args = build_merge_parser().parse_args(argv)
     summary = run_merge(args.outputs, _output_paths(args))
+    if args.history:
+        point = history_point(
+            summary.invalid,
+            [entry.artifact for entry in summary.new_entries],
+            summary.errors,
+            summary.complete,
+        )
+        append_history(args.history, point)
     if args.new_invalid:
         doc = [entry.to_json() for entry in summary.new_entries]
         write_atomic(args.new_invalid, json.dumps(doc, indent=1) + "\n")

@@ -16,6 +16,7 @@ SCRIPTS = [
     ("update_filters.py", ["--file-lists", "/nonexistent"]),
     ("commit_back.py", ["--repo", "/nonexistent", "-m", "x", "--paths", "a"]),
     ("notify_failure.py", ["--workflow", "scan"]),
+    ("status_page.py", ["--scan-data", "/nonexistent", "--out", "/nonexistent-out"]),
 ]
 
 

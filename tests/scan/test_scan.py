@@ -407,7 +407,10 @@ def test_merge_new_invalid_is_measured_against_the_previous_state(
     shard = tmp_path / "s1"
     assert scan(*scan_args(standard, shard, filters, "--shard", "1/1")).returncode == 0
     target = tmp_path / "data" / "invalid_packages.yaml"
-    first = scan("merge", shard, "--output", target, "--new-invalid", tmp_path / "n1.json")
+    history = ("--history", tmp_path / "data" / "history.jsonl")
+    first = scan(
+        "merge", shard, "--output", target, "--new-invalid", tmp_path / "n1.json", *history
+    )
     assert first.returncode == 0, first.stderr
     assert {e["artifact"] for e in json.loads((tmp_path / "n1.json").read_text())} == {
         "linux-64/clob-1.0-0.conda",
@@ -415,10 +418,18 @@ def test_merge_new_invalid_is_measured_against_the_previous_state(
     }
     (filters / "certifi.yaml").write_text(CERTIFI)
     assert scan(*scan_args(standard, shard, filters, "--shard", "1/1")).returncode == 0
-    second = scan("merge", shard, "--output", target, "--new-invalid", tmp_path / "n2.json")
+    second = scan(
+        "merge", shard, "--output", target, "--new-invalid", tmp_path / "n2.json", *history
+    )
     assert second.returncode == 0
     assert [e["artifact"] for e in json.loads((tmp_path / "n2.json").read_text())] == [
         "noarch/pyclob-1.0-0.conda"
+    ]
+    # each merge appended one history line: the count then, and the new artifacts
+    lines = [json.loads(line) for line in history[1].read_text().splitlines()]
+    assert [(p["invalid"], p["new"], p["new_artifacts"]) for p in lines] == [
+        (2, 2, ["linux-64/clob-1.0-0.conda", "linux-64/clob-1.0-0.tar.bz2"]),
+        (3, 1, ["noarch/pyclob-1.0-0.conda"]),
     ]
 
 
@@ -649,11 +660,11 @@ def test_scan_workflow_contract() -> None:
     runs = [s.get("run", "") for s in merge["steps"]]
     assert any(r.startswith("python scan.py merge shards/scan-shard-*") for r in runs)
     commit = next(r for r in runs if "commit_back.py" in r)
-    for path in ("invalid_packages.yaml", "scan_state.json", "scan_errors.yaml"):
+    for path in ("invalid_packages.yaml", "scan_state.json", "scan_errors.yaml", "history.jsonl"):
         assert f"scan_data/{path}" in commit
     assert "--token-env GITHUB_TOKEN" in commit
     assert runs[-1] == "python scan.py report-new new_invalid.json"
-    assert doc["jobs"]["notify-failure"]["needs"] == ["scan", "merge"]
+    assert doc["jobs"]["notify-failure"]["needs"] == ["scan", "merge", "status-page"]
 
 
 def test_merge_job_end_to_end_commits_to_a_bare_remote(

@@ -21,6 +21,7 @@ from artifact_validation.core.actions import SECRET_ENV_NAMES, error_command, ma
 from artifact_validation.core.errors import EXIT_UNVALIDATED, UsageError, ValidationError
 from artifact_validation.core.redact import configure, redact
 from artifact_validation.filters.files import DEFAULT_FILTER_DIRS
+from artifact_validation.filters.waivers import DEFAULT_WAIVER_DIRS
 from artifact_validation.services.retry import RetryPolicy
 
 if TYPE_CHECKING:
@@ -114,6 +115,23 @@ def add_filters_arg(parser: argparse.ArgumentParser) -> None:
         type=Path,
         help="filter directory; repeatable; replaces the defaults "
         f"({', '.join(DEFAULT_FILTER_DIRS)})",
+    )
+
+
+def waiver_dirs(given: Sequence[str | Path] | None) -> list[Path]:
+    """The waiver directories given with ``--waivers``, else the repository's ``waivers/``."""
+    return [Path(d) for d in given] if given else [ROOT / d for d in DEFAULT_WAIVER_DIRS]
+
+
+def add_waivers_arg(parser: argparse.ArgumentParser) -> None:
+    """``--waivers DIR`` (repeatable, replaces the default), as ``--filters`` does."""
+    parser.add_argument(
+        "--waivers",
+        action="append",
+        metavar="DIR",
+        type=Path,
+        help="waiver directory (docs/waivers.md); repeatable; replaces the default "
+        f"({', '.join(DEFAULT_WAIVER_DIRS)})",
     )
 
 

@@ -18,9 +18,11 @@ from artifact_validation.core.actions import append_step_summary
 from artifact_validation.core.conda import DEFAULT_SUBDIRS, check_subdir
 from artifact_validation.core.errors import EXIT_INVALID, EXIT_UNVALIDATED, EXIT_VALID, UsageError
 from artifact_validation.core.fileio import write_atomic
+from artifact_validation.core.markdown import md_text
 from artifact_validation.core.progress import Progress
 from artifact_validation.filters.files import load_filters
 from artifact_validation.filters.matcher import Matcher
+from artifact_validation.filters.waivers import Waivers, expired_message, load_waivers, today_utc
 from artifact_validation.scan.cache import FileListCache
 from artifact_validation.scan.keys import Shard, filters_fingerprint
 from artifact_validation.scan.report import load_new_invalid, render_summary, report_new_invalid
@@ -35,10 +37,12 @@ from artifact_validation.scan.state import (
 from cli_common import (
     ROOT,
     add_filters_arg,
+    add_waivers_arg,
     filter_dirs,
     github_from_env,
     number,
     run_main,
+    waiver_dirs,
 )
 
 #: The subcommands, for ``--help`` (the scan itself is the default).
@@ -82,8 +86,18 @@ def _output_paths(args: argparse.Namespace) -> OutputPaths:
     )
 
 
+def _waivers(args: argparse.Namespace, known_filters: set[str] | None = None) -> Waivers:
+    """The waivers, leniently: an expired one is reported (``_finish``) and not applied."""
+    return load_waivers(
+        waiver_dirs(args.waivers), today_utc(), known_filters=known_filters, expired_ok=True
+    )
+
+
 def _finish(
-    summary: dict[str, object], entries: tuple[NewInvalid, ...], args: argparse.Namespace
+    summary: dict[str, object],
+    entries: tuple[NewInvalid, ...],
+    args: argparse.Namespace,
+    waivers: Waivers | None = None,
 ) -> None:
     if args.json:
         print(json.dumps(summary, indent=2, sort_keys=True))
@@ -96,7 +110,15 @@ def _finish(
         print(f"  new invalid: {entry.artifact} ({filters})", file=sys.stderr)
     if len(entries) > 20:
         print(f"  ... and {len(entries) - 20} more", file=sys.stderr)
-    append_step_summary(render_summary(summary, entries), os.environ.get("GITHUB_STEP_SUMMARY"))
+    expired = expired_message(waivers) if waivers is not None else []
+    for line in expired:
+        print(f"  {line}", file=sys.stderr)
+    text = render_summary(summary, entries)
+    if expired:
+        text += "\n**Expired waivers** (not applied):\n\n" + "".join(
+            f"- {md_text(line)}\n" for line in expired
+        )
+    append_step_summary(text, os.environ.get("GITHUB_STEP_SUMMARY"))
 
 
 def _exit_code(errors: int, new: int, fail_on_new: bool) -> int:
@@ -124,6 +146,7 @@ def cmd_scan(argv: list[str]) -> int:
         "--file-lists", type=Path, metavar="DIR", help="libcfgraph file lists tried first"
     )
     add_filters_arg(parser)
+    add_waivers_arg(parser)
     _add_output_args(parser)
     parser.add_argument(
         "--cache-dir",
@@ -157,6 +180,7 @@ def cmd_scan(argv: list[str]) -> int:
         checkpoint_seconds=args.checkpoint_seconds,
     )
     filters = load_filters(filter_dirs(args.filters))
+    waivers = _waivers(args, {f.name for f in filters})
     channel = Channel(args.channel, file_lists=args.file_lists, cache_dir=args.cache_dir)
     progress = Progress(sys.stderr, "scan")
     last = ScanProgress(0, 0, 0, 0.0)
@@ -174,9 +198,10 @@ def cmd_scan(argv: list[str]) -> int:
         config,
         cache=FileListCache(args.cache_dir / "file-lists"),
         on_progress=on_progress,
+        waivers=waivers,
     )
     progress.close(last.done, last.total, last.errors)
-    _finish(summary.to_json(), summary.new_entries, args)
+    _finish(summary.to_json(), summary.new_entries, args, waivers)
     return _exit_code(summary.errors, summary.new_invalid, args.fail_on_new)
 
 
@@ -188,6 +213,7 @@ def cmd_merge(argv: list[str]) -> int:
     )
     parser.add_argument("outputs", nargs="+", metavar="OUT", help="a shard's output directory")
     _add_output_args(parser)
+    add_waivers_arg(parser)
     parser.add_argument(
         "--new-invalid",
         type=Path,
@@ -195,11 +221,12 @@ def cmd_merge(argv: list[str]) -> int:
         help="write the invalid artifacts that are new since the previous --state (a JSON list)",
     )
     args = parser.parse_args(argv)
-    summary = run_merge(args.outputs, _output_paths(args))
+    waivers = _waivers(args)
+    summary = run_merge(args.outputs, _output_paths(args), waivers)
     if args.new_invalid:
         doc = [entry.to_json() for entry in summary.new_entries]
         write_atomic(args.new_invalid, json.dumps(doc, indent=1) + "\n")
-    _finish(summary.to_json(), summary.new_entries, args)
+    _finish(summary.to_json(), summary.new_entries, args, waivers)
     return _exit_code(0, summary.new_invalid, args.fail_on_new)
 
 

@@ -34,6 +34,7 @@ from artifact_validation.core.conda import DEFAULT_SUBDIRS
 from artifact_validation.core.errors import Cancelled, UsageError, ValidationError
 from artifact_validation.core.filelist import FileList
 from artifact_validation.filters.matcher import Matcher
+from artifact_validation.filters.waivers import Waivers
 from artifact_validation.scan.cache import MAX_CACHE_SEGMENTS, FileListCache
 from artifact_validation.scan.keys import Shard, stem_of_key
 from artifact_validation.scan.merge import merge_states, new_invalid
@@ -94,9 +95,12 @@ class ScanSummary:
     complete: bool
     #: the new invalid files, as ``merge.new_invalid`` lists them
     new_entries: tuple[NewInvalid, ...] = ()
+    #: files whose violations are (some or all) waived
+    waived: int = 0
 
     def to_json(self) -> dict[str, Any]:
-        """``{"scanned", "skipped_known", "invalid", "new_invalid", "errors", "complete"}``."""
+        """``{"scanned", "skipped_known", "invalid", "new_invalid", "errors", "complete",
+        "waived"}``."""
         return _counts(self)
 
 
@@ -280,6 +284,7 @@ def run_scan(
     cache: FileListCache | None = None,
     clock: Callable[[], float] = time.monotonic,
     on_progress: Callable[[ScanProgress], None] | None = None,
+    waivers: Waivers | None = None,
 ) -> ScanSummary:
     """Scan ``channel`` (see the module docstring) and return what the run did.
 
@@ -287,7 +292,8 @@ def run_scan(
     built from. The state at ``paths.state`` must be of the same channel (a
     ``UsageError`` otherwise). Raises for failures that stop the whole run
     (repodata unreadable: ``FetchError``); per-artifact failures are errors in
-    the state and the summary.
+    the state and the summary. Violations an active waiver of ``waivers``
+    covers are left out of the output, the counts and the new invalid files.
     """
     run = _Run(
         channel,
@@ -312,7 +318,8 @@ def run_scan(
     if config.shard is not None:
         state.restrict(config.shard)
     state.shard = config.shard
-    before = ScanState(invalid=dict(state.invalid))
+    state.waivers = waivers
+    before = ScanState(invalid=dict(state.invalid), waivers=waivers)
     run.state = state
 
     units, problems = _select(channel, config)
@@ -347,6 +354,7 @@ def run_scan(
         errors=len(state.errors),
         complete=state.complete,
         new_entries=tuple(fresh),
+        waived=len(state.waived_files()),
     )
 
 
@@ -361,9 +369,10 @@ class MergeSummary:
     errors: int
     complete: bool
     new_entries: tuple[NewInvalid, ...] = ()
+    waived: int = 0
 
     def to_json(self) -> dict[str, Any]:
-        """``{"shards", "scanned", "invalid", "new_invalid", "errors", "complete"}``."""
+        """``{"shards", "scanned", "invalid", "new_invalid", "errors", "complete", "waived"}``."""
         return _counts(self)
 
 
@@ -381,7 +390,9 @@ def shard_output_dir(path: str | os.PathLike[str]) -> Path:
     return directory
 
 
-def run_merge(inputs: Sequence[str | os.PathLike[str]], paths: OutputPaths) -> MergeSummary:
+def run_merge(
+    inputs: Sequence[str | os.PathLike[str]], paths: OutputPaths, waivers: Waivers | None = None
+) -> MergeSummary:
     """Merge shard outputs into ``paths`` (see ``merge.merge_states``).
 
     The previous state at ``paths.state`` (if any) is what "new" is measured
@@ -392,6 +403,7 @@ def run_merge(inputs: Sequence[str | os.PathLike[str]], paths: OutputPaths) -> M
     states = [(str(d), load_state(d / STATE_NAME)) for d in directories]
     merged = merge_states(states)
     previous = load_state(paths.state)
+    merged.waivers = previous.waivers = waivers
     if previous.channel and previous.channel != merged.channel:
         raise UsageError(
             f"{paths.state}: this state is of channel {previous.channel!r}, the shards scanned "
@@ -407,4 +419,5 @@ def run_merge(inputs: Sequence[str | os.PathLike[str]], paths: OutputPaths) -> M
         errors=len(merged.errors),
         complete=merged.complete,
         new_entries=tuple(fresh),
+        waived=len(merged.waived_files()),
     )

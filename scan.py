@@ -98,6 +98,7 @@ def _finish(
     entries: tuple[NewInvalid, ...],
     args: argparse.Namespace,
     waivers: Waivers | None = None,
+    waived: int = 0,
 ) -> None:
     if args.json:
         print(json.dumps(summary, indent=2, sort_keys=True))
@@ -110,6 +111,8 @@ def _finish(
         print(f"  new invalid: {entry.artifact} ({filters})", file=sys.stderr)
     if len(entries) > 20:
         print(f"  ... and {len(entries) - 20} more", file=sys.stderr)
+    if waived:
+        print(f"  waived: {waived} file(s) not in the output (docs/waivers.md)", file=sys.stderr)
     expired = expired_message(waivers) if waivers is not None else []
     for line in expired:
         print(f"  {line}", file=sys.stderr)
@@ -201,7 +204,7 @@ def cmd_scan(argv: list[str]) -> int:
         waivers=waivers,
     )
     progress.close(last.done, last.total, last.errors)
-    _finish(summary.to_json(), summary.new_entries, args, waivers)
+    _finish(summary.to_json(), summary.new_entries, args, waivers, summary.waived)
     return _exit_code(summary.errors, summary.new_invalid, args.fail_on_new)
 
 
@@ -226,7 +229,7 @@ def cmd_merge(argv: list[str]) -> int:
     if args.new_invalid:
         doc = [entry.to_json() for entry in summary.new_entries]
         write_atomic(args.new_invalid, json.dumps(doc, indent=1) + "\n")
-    _finish(summary.to_json(), summary.new_entries, args, waivers)
+    _finish(summary.to_json(), summary.new_entries, args, waivers, summary.waived)
     return _exit_code(0, summary.new_invalid, args.fail_on_new)
 
 

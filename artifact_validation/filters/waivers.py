@@ -24,7 +24,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from artifact_validation.core.conda import is_case_insensitive
-from artifact_validation.core.errors import WaiverError
+from artifact_validation.core.errors import FilterError, WaiverError
 from artifact_validation.core.fileio import read_yaml
 from artifact_validation.core.markdown import shown
 from artifact_validation.filters.files import check_keys, glob_problem
@@ -222,7 +222,10 @@ def parse_waiver(
     """
     if not isinstance(data, dict):
         raise WaiverError(f"{where}: a waiver must be a mapping ({', '.join(_KNOWN_KEYS)})")
-    check_keys(data, _KNOWN_KEYS, _REQUIRED_KEYS, where)
+    try:
+        check_keys(data, _KNOWN_KEYS, _REQUIRED_KEYS, where)
+    except FilterError as exc:
+        raise WaiverError(str(exc)) from exc
     if "filter" not in data and "paths" not in data:
         raise WaiverError(f"{where}: a waiver needs 'filter' and/or 'paths' (it has neither)")
     flt = _text(data, "filter", where) if "filter" in data else None

@@ -76,11 +76,16 @@ class ScanProgress:
 
 
 def _counts(summary: Any) -> dict[str, Any]:
-    """A summary dataclass as its JSON contract: every field but the ``new_entries`` list.
+    """A summary dataclass as its JSON contract: every field but ``new_entries`` and ``waived``.
+
+    ``waived`` stays out so the ``--json`` keys do not change; ``scan.py`` prints it.
 
     ``fields`` rather than ``asdict``: asdict would deep-copy the (possibly long) list first.
     """
-    return {f.name: getattr(summary, f.name) for f in fields(summary) if f.name != "new_entries"}
+    return {f.name: getattr(summary, f.name) for f in fields(summary) if f.name not in _NOT_COUNTED}
+
+
+_NOT_COUNTED = ("new_entries", "waived")
 
 
 @dataclass(frozen=True)
@@ -99,8 +104,7 @@ class ScanSummary:
     waived: int = 0
 
     def to_json(self) -> dict[str, Any]:
-        """``{"scanned", "skipped_known", "invalid", "new_invalid", "errors", "complete",
-        "waived"}``."""
+        """``{"scanned", "skipped_known", "invalid", "new_invalid", "errors", "complete"}``."""
         return _counts(self)
 
 
@@ -372,7 +376,7 @@ class MergeSummary:
     waived: int = 0
 
     def to_json(self) -> dict[str, Any]:
-        """``{"shards", "scanned", "invalid", "new_invalid", "errors", "complete", "waived"}``."""
+        """``{"shards", "scanned", "invalid", "new_invalid", "errors", "complete"}``."""
         return _counts(self)
 
 

@@ -19,7 +19,7 @@ def in_days(days: int) -> str:
     return (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=days)).isoformat()
 
 
-def waiver_text(package: str = "foo", expires: str | None = None, **extra: str) -> str:
+def waiver_text(package: str = "foo", expires: str | None = None, **extra: object) -> str:
     lines = {
         "package": package,
         "filter": "openssl",
@@ -84,7 +84,7 @@ def test_waiver_for_another_package_or_path_leaves_it_invalid(
 ) -> None:
     for name, text in {
         "other.yaml": waiver_text(package="libbar*"),
-        "paths.yaml": waiver_text(paths=["include/openssl/evp.h"]),  # type: ignore[arg-type]
+        "paths.yaml": waiver_text(paths=["include/openssl/evp.h"]),
     }.items():
         directory = waivers_dir(tmp_path / name, text, name)
         proc = run_validate(clobbering, "--waivers", directory, "--json")
@@ -96,7 +96,7 @@ def test_waiver_for_another_package_or_path_leaves_it_invalid(
 def test_partly_waived_stays_invalid_with_the_rest(tmp_path: Path) -> None:
     files = {"include/openssl/ssl.h": b"h", "include/openssl/evp.h": b"e"}
     artifact = build_package(tmp_path / "linux-64", "foo", files, fmt=".conda")
-    directory = waivers_dir(tmp_path, waiver_text(paths=["include/openssl/ssl.h"]))  # type: ignore[arg-type]
+    directory = waivers_dir(tmp_path, waiver_text(paths=["include/openssl/ssl.h"]))
     proc = run_validate(artifact, "--waivers", directory, "--json")
     assert proc.returncode == 1
     doc = json.loads(proc.stdout)
@@ -112,7 +112,7 @@ def test_archive_findings_are_never_waived(tmp_path: Path) -> None:
     )
     (tmp_path / "linux-64").mkdir()
     artifact = write_hostile(tmp_path / "linux-64" / "foo-1.0-0.tar.bz2", entries)
-    text = waiver_text(paths=["include/openssl/**"])  # type: ignore[arg-type]
+    text = waiver_text(paths=["include/openssl/**"])
     directory = waivers_dir(tmp_path, text)
     proc = run_validate(artifact, "--waivers", directory, "--json")
     assert proc.returncode == 1, proc.stderr

@@ -1,4 +1,4 @@
-"""The scan applies the same waivers as validate.py: waived builds leave the output, not the state."""
+"""The scan applies the waivers validate.py does: waived builds leave the output, not the state."""
 
 from __future__ import annotations
 

@@ -21,6 +21,8 @@ from artifact_validation.core.actions import SECRET_ENV_NAMES, error_command, ma
 from artifact_validation.core.errors import EXIT_UNVALIDATED, UsageError, ValidationError
 from artifact_validation.core.redact import configure, redact
 from artifact_validation.filters.files import DEFAULT_FILTER_DIRS
+from artifact_validation.filters.waivers import DEFAULT_WAIVER_DIRS
+from artifact_validation.scan.state import ERRORS_NAME, OUTPUT_NAME, STATE_NAME, OutputPaths
 from artifact_validation.services.retry import RetryPolicy
 
 if TYPE_CHECKING:
@@ -117,6 +119,23 @@ def add_filters_arg(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def waiver_dirs(given: Sequence[str | Path] | None) -> list[Path]:
+    """The waiver directories given with ``--waivers``, else the repository's ``waivers/``."""
+    return [Path(d) for d in given] if given else [ROOT / d for d in DEFAULT_WAIVER_DIRS]
+
+
+def add_waivers_arg(parser: argparse.ArgumentParser) -> None:
+    """``--waivers DIR`` (repeatable, replaces the default), as ``--filters`` does."""
+    parser.add_argument(
+        "--waivers",
+        action="append",
+        metavar="DIR",
+        type=Path,
+        help="waiver directory (docs/waivers.md); repeatable; replaces the default "
+        f"({', '.join(DEFAULT_WAIVER_DIRS)})",
+    )
+
+
 def add_allow_host_arg(parser: argparse.ArgumentParser) -> None:
     """``--allow-host HOST`` (repeatable): extra download hosts beside the allow-list."""
     parser.add_argument(
@@ -163,3 +182,38 @@ def number(
         return value
 
     return convert
+
+
+def add_scan_output_args(parser: argparse.ArgumentParser) -> None:
+    """The output options every scan subcommand shares (``--output``, ``--state``, ...)."""
+    data = ROOT / "scan_data"
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=data / OUTPUT_NAME,
+        help="invalid artifacts, YAML {name: {subdir/file: {filter: [paths]}}} "
+        "(default: %(default)s)",
+    )
+    parser.add_argument(
+        "--state",
+        type=Path,
+        help=f"scan state, read and written (default: {STATE_NAME} beside --output)",
+    )
+    parser.add_argument(
+        "--errors",
+        type=Path,
+        help=f"per-artifact errors, YAML (default: {ERRORS_NAME} beside --output)",
+    )
+    parser.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
+    parser.add_argument(
+        "--fail-on-new", action="store_true", help="exit 1 when new invalid artifacts were found"
+    )
+
+
+def scan_output_paths(args: argparse.Namespace) -> OutputPaths:
+    """Where the scan options say the state and outputs are."""
+    return OutputPaths(
+        state=args.state or args.output.with_name(STATE_NAME),
+        output=args.output,
+        errors=args.errors or args.output.with_name(ERRORS_NAME),
+    )

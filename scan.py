@@ -21,26 +21,30 @@ from artifact_validation.core.fileio import write_atomic
 from artifact_validation.core.progress import Progress
 from artifact_validation.filters.files import load_filters
 from artifact_validation.filters.matcher import Matcher
+from artifact_validation.filters.waivers import Waivers, expired_message, load_waivers, today_utc
 from artifact_validation.scan.cache import FileListCache
 from artifact_validation.scan.history import HISTORY_NAME, append_history, history_point
 from artifact_validation.scan.keys import Shard, filters_fingerprint
 from artifact_validation.scan.quarantine import QUARANTINE_AFTER
-from artifact_validation.scan.report import load_new_invalid, render_summary, report_new_invalid
-from artifact_validation.scan.scanner import ScanConfig, ScanProgress, run_merge, run_scan
-from artifact_validation.scan.state import (
-    ERRORS_NAME,
-    OUTPUT_NAME,
-    STATE_NAME,
-    NewInvalid,
-    OutputPaths,
+from artifact_validation.scan.report import (
+    load_new_invalid,
+    render_summary,
+    report_new_invalid,
+    summary_lines,
 )
+from artifact_validation.scan.scanner import ScanConfig, ScanProgress, run_merge, run_scan
+from artifact_validation.scan.state import NewInvalid
 from cli_common import (
     ROOT,
     add_filters_arg,
+    add_scan_output_args,
+    add_waivers_arg,
     filter_dirs,
     github_from_env,
     number,
     run_main,
+    scan_output_paths,
+    waiver_dirs,
 )
 
 #: The subcommands, for ``--help`` (the scan itself is the default).
@@ -51,54 +55,33 @@ SUBCOMMANDS = """subcommands:
 The mark-broken pull requests are opened by mark_broken.py."""
 
 
-def _add_output_args(parser: argparse.ArgumentParser) -> None:
-    data = ROOT / "scan_data"
-    parser.add_argument(
-        "--output",
-        type=Path,
-        default=data / OUTPUT_NAME,
-        help="invalid artifacts, YAML {name: {subdir/file: {filter: [paths]}}} "
-        "(default: %(default)s)",
-    )
-    parser.add_argument(
-        "--state",
-        type=Path,
-        help=f"scan state, read and written (default: {STATE_NAME} beside --output)",
-    )
-    parser.add_argument(
-        "--errors",
-        type=Path,
-        help=f"per-artifact errors, YAML (default: {ERRORS_NAME} beside --output)",
-    )
-    parser.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
-    parser.add_argument(
-        "--fail-on-new", action="store_true", help="exit 1 when new invalid artifacts were found"
-    )
-
-
-def _output_paths(args: argparse.Namespace) -> OutputPaths:
-    return OutputPaths(
-        state=args.state or args.output.with_name(STATE_NAME),
-        output=args.output,
-        errors=args.errors or args.output.with_name(ERRORS_NAME),
+def _waivers(args: argparse.Namespace, known_filters: set[str] | None = None) -> Waivers:
+    """The waivers, leniently: an expired one is reported (``_finish``) and not applied."""
+    return load_waivers(
+        waiver_dirs(args.waivers), today_utc(), known_filters=known_filters, expired_ok=True
     )
 
 
 def _finish(
-    summary: dict[str, object], entries: tuple[NewInvalid, ...], args: argparse.Namespace
+    summary: dict[str, object],
+    entries: tuple[NewInvalid, ...],
+    args: argparse.Namespace,
+    *,
+    waivers: Waivers,
+    waived: int,
+    quarantined: tuple[str, ...] = (),
 ) -> None:
     if args.json:
         print(json.dumps(summary, indent=2, sort_keys=True))
-    counts = ", ".join(
-        f"{k} {str(v).lower() if isinstance(v, bool) else v}" for k, v in summary.items()
-    )
-    print(f"scan: {counts}", file=sys.stderr)
-    for entry in entries[:20]:
-        filters = ", ".join(f for f, _ in entry.violations)
-        print(f"  new invalid: {entry.artifact} ({filters})", file=sys.stderr)
-    if len(entries) > 20:
-        print(f"  ... and {len(entries) - 20} more", file=sys.stderr)
-    append_step_summary(render_summary(summary, entries), os.environ.get("GITHUB_STEP_SUMMARY"))
+    expired = expired_message(waivers)
+    after = getattr(args, "quarantine_after", 0)
+    for line in summary_lines(
+        summary, entries, waived=waived, expired=expired, quarantined=quarantined,
+        quarantine_after=after,
+    ):  # fmt: skip
+        print(line, file=sys.stderr)
+    text = render_summary(summary, entries, expired)
+    append_step_summary(text, os.environ.get("GITHUB_STEP_SUMMARY"))
 
 
 def _exit_code(errors: int, new: int, fail_on_new: bool) -> int:
@@ -127,7 +110,8 @@ def build_scan_parser() -> argparse.ArgumentParser:
         "--file-lists", type=Path, metavar="DIR", help="libcfgraph file lists tried first"
     )
     add_filters_arg(parser)
-    _add_output_args(parser)
+    add_waivers_arg(parser)
+    add_scan_output_args(parser)
     parser.add_argument(
         "--cache-dir",
         type=Path,
@@ -176,6 +160,7 @@ def cmd_scan(argv: list[str]) -> int:
         quarantine_after=int(args.quarantine_after),
     )
     filters = load_filters(filter_dirs(args.filters))
+    waivers = _waivers(args, {f.name for f in filters})
     progress = Progress(sys.stderr, "scan")
     last = ScanProgress(0, 0, 0, 0.0)
 
@@ -188,15 +173,17 @@ def cmd_scan(argv: list[str]) -> int:
         channel,
         Matcher(filters),
         filters_fingerprint(filters),
-        _output_paths(args),
+        scan_output_paths(args),
         config,
         cache=FileListCache(args.cache_dir / "file-lists"),
         on_progress=on_progress,
+        waivers=waivers,
     )
     progress.close(last.done, last.total, last.errors)
-    _finish(summary.to_json(), summary.new_entries, args)
-    for key in summary.new_quarantined:
-        print(f"  quarantined after {args.quarantine_after} failed reads: {key}", file=sys.stderr)
+    _finish(
+        summary.to_json(), summary.new_entries, args,
+        waivers=waivers, waived=summary.waived, quarantined=summary.new_quarantined,
+    )  # fmt: skip
     return _exit_code(summary.errors, summary.new_invalid, args.fail_on_new)
 
 
@@ -207,7 +194,8 @@ def build_merge_parser() -> argparse.ArgumentParser:
         description="merge the outputs of shards 1..N (directories holding scan_state.json)",
     )
     parser.add_argument("outputs", nargs="+", metavar="OUT", help="a shard's output directory")
-    _add_output_args(parser)
+    add_scan_output_args(parser)
+    add_waivers_arg(parser)
     parser.add_argument(
         "--new-invalid",
         type=Path,
@@ -227,7 +215,8 @@ def build_merge_parser() -> argparse.ArgumentParser:
 def cmd_merge(argv: list[str]) -> int:
     """`scan.py merge OUT... --output ...`: combine shard outputs and states into one."""
     args = build_merge_parser().parse_args(argv)
-    summary = run_merge(args.outputs, _output_paths(args))
+    waivers = _waivers(args)
+    summary = run_merge(args.outputs, scan_output_paths(args), waivers)
     if args.history:
         point = history_point(
             summary.invalid,
@@ -239,7 +228,7 @@ def cmd_merge(argv: list[str]) -> int:
     if args.new_invalid:
         doc = [entry.to_json() for entry in summary.new_entries]
         write_atomic(args.new_invalid, json.dumps(doc, indent=1) + "\n")
-    _finish(summary.to_json(), summary.new_entries, args)
+    _finish(summary.to_json(), summary.new_entries, args, waivers=waivers, waived=summary.waived)
     return _exit_code(0, summary.new_invalid, args.fail_on_new)
 
 

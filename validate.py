@@ -22,6 +22,7 @@ from artifact_validation.core.filelist import load_file_list
 from artifact_validation.core.limits import Limits
 from artifact_validation.filters.files import load_filters
 from artifact_validation.filters.matcher import Matcher
+from artifact_validation.filters.waivers import load_waivers, today_utc
 from artifact_validation.services.download import (
     DEFAULT_DEADLINE,
     ENV_ALLOWED_HOSTS,
@@ -33,10 +34,12 @@ from cli_common import (
     add_allow_host_arg,
     add_download_deadline_arg,
     add_filters_arg,
+    add_waivers_arg,
     filter_dirs,
     number,
     retry_policy_from_env,
     run_main,
+    waiver_dirs,
 )
 
 #: Limit flags: (flag, Limits field, parser, help).
@@ -62,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="check a libcfgraph file list (JSON with 'files' and 'index'); repeatable",
     )
     add_filters_arg(parser)
+    add_waivers_arg(parser)
     parser.add_argument("--json", action="store_true", help="print the verdict as JSON on stdout")
     parser.add_argument("--md5", help="expected md5 of the artifact (one artifact only)")
     parser.add_argument("--sha256", help="expected sha256 of the artifact (one artifact only)")
@@ -116,10 +120,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
 
     def body() -> int:
-        matcher = Matcher(load_filters(filter_dirs(args.filters)))
+        filters = load_filters(filter_dirs(args.filters))
+        matcher = Matcher(filters)
+        waivers = load_waivers(
+            waiver_dirs(args.waivers), today_utc(), known_filters={f.name for f in filters}
+        )
         file_lists = [load_file_list(p) for p in args.file_list]
         verdicts = [
-            verdict_for_file_list(fl, matcher, source=str(p))
+            verdict_for_file_list(fl, matcher, source=str(p), waivers=waivers)
             for fl, p in zip(file_lists, args.file_list, strict=True)
         ]
         chosen = {n: getattr(args, n) for _, n, _, _ in LIMIT_FLAGS if getattr(args, n)}
@@ -147,6 +155,7 @@ def main(argv: list[str] | None = None) -> int:
                     deep=args.deep,
                     limits=limits,
                     fetcher=fetcher,
+                    waivers=waivers,
                 )
             except UsageError:
                 raise

@@ -39,6 +39,26 @@ def _clobber_lines(
     return lines
 
 
+def _waived_lines(
+    verdict: Verdict,
+    bullet: str,
+    code: Callable[[str], str],
+    esc: Callable[[str], str] = plain_text,
+) -> list[str]:
+    """One line per waived violation: the path, the filter, and the waiver's date, reason, issue."""
+    lines = []
+    ordered = sorted(verdict.waived, key=lambda w: (w.violation.path, w.violation.filter))
+    shown = ordered[:MAX_PATHS_SHOWN]
+    for w in shown:
+        lines.append(
+            f"{bullet}{code(w.violation.path)} (filter {code(w.violation.filter)}): waived until "
+            f"{w.waiver.expires.isoformat()}: {esc(w.waiver.reason)} ({esc(w.waiver.issue)})"
+        )
+    if len(ordered) > len(shown):
+        lines.append(f"{bullet}... and {len(ordered) - len(shown)} more waived paths")
+    return lines
+
+
 def _path_lines(finding: Finding, bullet: str, code: Callable[[str], str]) -> list[str]:
     shown = finding.paths[:MAX_PATHS_SHOWN]
     lines = [f"{bullet}{code(p)}" for p in shown]
@@ -59,6 +79,9 @@ def render_text(verdict: Verdict) -> str:
         else:
             lines.extend(_path_lines(finding, "    ", plain_text))
         lines.append(f"    fix: {ADVICE[finding.code]}")
+    if verdict.waived:
+        lines.append(f"  waived {Code.AV201.name} (not a reason to refuse until it expires)")
+        lines.extend(_waived_lines(verdict, "    ", plain_text))
     return "\n".join(lines) + "\n"
 
 
@@ -77,4 +100,9 @@ def render_markdown(verdict: Verdict, heading: str = "###") -> str:
         else:
             lines.extend(_path_lines(finding, "  - ", md_code))
         lines.append(f"  - *How to fix*: {ADVICE[finding.code]}")
+    if verdict.waived:
+        lines.append(
+            f"- **{Code.AV201.name} waived** (not a reason to refuse, until the waiver ends)"
+        )
+        lines.extend(_waived_lines(verdict, "  - ", md_code, md_text))
     return "\n".join(lines) + "\n"

@@ -20,6 +20,7 @@ from artifact_validation.core.conda import KNOWN_SUBDIRS, check_subdir
 from artifact_validation.core.errors import UsageError
 from artifact_validation.core.limits import Limits
 from artifact_validation.filters.matcher import Matcher
+from artifact_validation.filters.waivers import Waivers
 from artifact_validation.services.download import Fetcher, is_url
 
 
@@ -81,6 +82,7 @@ def validate_artifact(
     deep: bool = False,
     limits: Limits | None = None,
     fetcher: Fetcher | None = None,
+    waivers: Waivers | None = None,
 ) -> Verdict:
     """Validate one artifact from a local path or an https URL and return its verdict.
 
@@ -88,6 +90,8 @@ def validate_artifact(
     the artifact is published to; without it, a URL's ``.../<subdir>/<file>``
     gives it when that is a known subdir, and a path's parent directory does
     under ``subdir_from_path``. ``matcher`` None skips clobbering (AV201).
+    AV201 violations an active waiver of ``waivers`` covers are reported as
+    waived (``Verdict.waived``), never any other finding.
 
     Raises ``UsageError`` (exit 2) for a bad argument, a missing file or a URL
     that is not allowed; ``FetchError`` or ``LimitError`` (exit 3) when the
@@ -119,4 +123,6 @@ def validate_artifact(
                 expected_subdir = subdir_of_path(text)
             contents = read_archive(fh, Path(text).name, limits=limits, deep=deep)
     expected = Expected(md5=md5, sha256=sha256, subdir=expected_subdir, matcher=matcher)
-    return verdict_for_contents(contents, expected, source=text)
+    verdict = verdict_for_contents(contents, expected, source=text)
+    verdict.apply_waivers(waivers)
+    return verdict

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -9,6 +10,7 @@ from artifact_validation.core.filelist import FileList
 from artifact_validation.core.findings import Code, Finding
 from artifact_validation.core.markdown import display_path
 from artifact_validation.filters.matcher import Matcher, Violation
+from artifact_validation.filters.waivers import WaivedViolation, Waiver, Waivers
 
 
 @dataclass
@@ -25,6 +27,8 @@ class Verdict:
     violations: list[Violation] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    #: AV201 violations an active waiver covers: shown, but they do not make it invalid
+    waived: list[WaivedViolation] = field(default_factory=list)
 
     @property
     def valid(self) -> bool:
@@ -45,6 +49,21 @@ class Verdict:
             )
         )
 
+    def apply_waivers(self, waivers: Waivers | None) -> None:
+        """Move the violations an active waiver covers to ``waived``; rebuild the AV201 finding.
+
+        Only clobbering violations can be waived: every other finding stays.
+        """
+        if waivers is None or not waivers.active or not self.violations:
+            return
+        kept, waived = waivers.split(self.name, self.subdir, self.violations)
+        if not waived:
+            return
+        self.waived.extend(waived)
+        self.violations = []
+        self.findings = [f for f in self.findings if f.code is not Code.AV201]
+        self.add_violations(kept)
+
     def to_json(self) -> dict[str, Any]:
         """The stable JSON contract of ``validate.py --json`` (lists sorted)."""
         return {
@@ -61,6 +80,10 @@ class Verdict:
             ],
             "findings": [f.to_json() for f in sorted(self.findings, key=Finding.sort_key)],
             "errors": sorted(self.errors),
+            "waived": [
+                w.to_json()
+                for w in sorted(self.waived, key=lambda w: (w.violation.path, w.violation.filter))
+            ],
         }
 
 
@@ -78,17 +101,40 @@ def verdict_from_json(doc: Any) -> Verdict:
             Finding(Code[f["code"]], tuple(f["paths"]), f.get("detail", ""))
             for f in doc.get("findings", [])
         ]
-    except (KeyError, TypeError) as exc:
+        waived = [_waived_from_json(w) for w in doc.get("waived", [])]
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
         raise ValueError(f"a verdict's violations or findings are malformed: {exc}") from exc
     errors = [str(e) for e in doc.get("errors", [])]
-    return Verdict(**text, violations=violations, findings=findings, errors=errors)
+    return Verdict(**text, violations=violations, findings=findings, errors=errors, waived=waived)
+
+
+def _waived_from_json(doc: dict[str, Any]) -> WaivedViolation:
+    """A ``waived`` entry read back: the violation and what the report shows of the waiver."""
+    v = doc["violation"]
+    waiver = Waiver(
+        source=str(doc["waiver"]),
+        package="",
+        filter=v["filter"],
+        paths=(),
+        reason=str(doc["reason"]),
+        issue=str(doc["issue"]),
+        expires=dt.date.fromisoformat(doc["expires"]),
+    )
+    return WaivedViolation(
+        Violation(v["path"], v["filter"], v["glob"], tuple(v["allowed"])), waiver
+    )
 
 
 _IDENTITY = ("name", "subdir", "version", "build", "md5", "sha256", "source")
 
 
-def verdict_for_file_list(file_list: FileList, matcher: Matcher, source: str = "") -> Verdict:
-    """Check what a file list would install against the filters (no download, no archive)."""
+def verdict_for_file_list(
+    file_list: FileList, matcher: Matcher, source: str = "", waivers: Waivers | None = None
+) -> Verdict:
+    """Check what a file list would install against the filters (no download, no archive).
+
+    Violations an active waiver of ``waivers`` covers are reported as waived.
+    """
     verdict = Verdict(
         name=display_path(file_list.name),
         subdir=display_path(file_list.subdir),
@@ -98,4 +144,5 @@ def verdict_for_file_list(file_list: FileList, matcher: Matcher, source: str = "
     )
     paths = (display_path(p) for p in file_list.paths)
     verdict.add_violations(matcher.check(file_list.name, file_list.subdir, paths))
+    verdict.apply_waivers(waivers)
     return verdict

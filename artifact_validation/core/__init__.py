@@ -60,6 +60,7 @@ from artifact_validation.core.errors import (
     PushError,
     UsageError,
     ValidationError,
+    WaiverError,
     describe,
 )
 from artifact_validation.core.fileio import (
@@ -158,6 +159,7 @@ __all__ = [
     "ValidationError",
     "WINDOWS_FORBIDDEN",
     "WINDOWS_RESERVED",
+    "WaiverError",
     "YAML_LOADER",
     "append_step_summary",
     "archive_format",

@@ -31,6 +31,10 @@ class FilterError(UsageError):
     """A filter file is malformed: unknown key, wrong type, bad glob, duplicate name."""
 
 
+class WaiverError(UsageError):
+    """A waiver file is malformed, expired, too far ahead, or too broad."""
+
+
 class PayloadError(UsageError):
     """An event payload is missing a field or has a malformed one."""
 

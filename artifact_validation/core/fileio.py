@@ -113,6 +113,8 @@ def parse_yaml(text: str, error: type[ValidationError], where: str, what: str) -
         return yaml.load(text, Loader=YAML_LOADER)  # noqa: S506 - a safe loader
     except yaml.YAMLError as exc:
         raise error(f"{where}: {what} is not valid YAML: {exc}") from exc
+    except ValueError as exc:  # a timestamp-shaped value that is no date, such as 2026-02-30
+        raise error(f"{where}: {what} has an impossible value: {exc}") from exc
 
 
 def read_yaml(path: str | os.PathLike[str], error: type[ValidationError], what: str) -> Any:

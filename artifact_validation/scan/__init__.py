@@ -57,6 +57,7 @@ from artifact_validation.scan.report import (
     render_new_invalid,
     render_summary,
     report_new_invalid,
+    summary_lines,
 )
 from artifact_validation.scan.scanner import (
     MergeSummary,
@@ -195,6 +196,7 @@ __all__ = [
     "shard_of",
     "shard_output_dir",
     "stem_of_key",
+    "summary_lines",
     "time_reserve",
     "utc_text",
     "write_site",

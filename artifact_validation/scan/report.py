@@ -8,7 +8,7 @@ from typing import Any
 
 from artifact_validation.core.errors import UsageError
 from artifact_validation.core.fileio import read_json
-from artifact_validation.core.markdown import md_cell
+from artifact_validation.core.markdown import md_cell, md_text
 from artifact_validation.scan.state import NewInvalid
 from artifact_validation.services.github import GitHub
 
@@ -50,8 +50,38 @@ def render_new_invalid(entries: Sequence[NewInvalid], link: str = "") -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_summary(summary: Mapping[str, Any], entries: Sequence[NewInvalid]) -> str:
-    """Markdown for ``$GITHUB_STEP_SUMMARY``: the counts, then the new invalid artifacts."""
+def summary_lines(
+    summary: Mapping[str, Any],
+    entries: Sequence[NewInvalid],
+    *,
+    waived: int = 0,
+    expired: Sequence[str] = (),
+    quarantined: Sequence[str] = (),
+    quarantine_after: int = 0,
+) -> list[str]:
+    """The plain-text lines a scan or merge ends with (the CLI prints them to stderr)."""
+    counts = ", ".join(
+        f"{k} {str(v).lower() if isinstance(v, bool) else v}" for k, v in summary.items()
+    )
+    lines = [f"scan: {counts}"]
+    for entry in entries[:20]:
+        lines.append(
+            f"  new invalid: {entry.artifact} ({', '.join(f for f, _ in entry.violations)})"
+        )
+    if len(entries) > 20:
+        lines.append(f"  ... and {len(entries) - 20} more")
+    if waived:
+        lines.append(f"  waived: {waived} file(s) not in the output (docs/waivers.md)")
+    lines += [f"  {line}" for line in expired]
+    lines += [f"  quarantined after {quarantine_after} failed reads: {k}" for k in quarantined]
+    return lines
+
+
+def render_summary(
+    summary: Mapping[str, Any], entries: Sequence[NewInvalid], expired: Sequence[str] = ()
+) -> str:
+    """Markdown for ``$GITHUB_STEP_SUMMARY``: the counts, the new invalid artifacts, and the
+    expired waivers (not applied)."""
     state = "complete" if summary.get("complete") else "incomplete (resumes on the next run)"
     values = [str(v).lower() if isinstance(v, bool) else str(v) for v in summary.values()]
     lines = [
@@ -64,7 +94,12 @@ def render_summary(summary: Mapping[str, Any], entries: Sequence[NewInvalid]) ->
     ]
     if entries:
         lines.append(render_new_invalid(entries))
-    return "\n".join(lines)
+    text = "\n".join(lines)
+    if expired:
+        text += "\n**Expired waivers** (not applied):\n\n" + "".join(
+            f"- {md_text(line)}\n" for line in expired
+        )
+    return text
 
 
 def report_new_invalid(

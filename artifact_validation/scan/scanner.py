@@ -35,6 +35,7 @@ from artifact_validation.core.conda import DEFAULT_SUBDIRS
 from artifact_validation.core.errors import Cancelled, UsageError, ValidationError
 from artifact_validation.core.filelist import FileList
 from artifact_validation.filters.matcher import Matcher
+from artifact_validation.filters.waivers import Waivers
 from artifact_validation.scan.cache import MAX_CACHE_SEGMENTS, FileListCache
 from artifact_validation.scan.keys import Shard, stem_of_key
 from artifact_validation.scan.merge import merge_states, new_invalid
@@ -79,12 +80,16 @@ class ScanProgress:
 
 
 def _counts(summary: Any) -> dict[str, Any]:
-    """A summary dataclass as its JSON contract: every field but the ``new_entries`` list.
+    """A summary dataclass as its JSON contract: every field but ``new_entries`` and ``waived``.
+
+    ``waived`` stays out so the ``--json`` keys do not change; ``scan.py`` prints it.
 
     ``fields`` rather than ``asdict``: asdict would deep-copy the (possibly long) list first.
     """
-    lists = ("new_entries", "new_quarantined")
-    return {f.name: getattr(summary, f.name) for f in fields(summary) if f.name not in lists}
+    return {f.name: getattr(summary, f.name) for f in fields(summary) if f.name not in _NOT_COUNTED}
+
+
+_NOT_COUNTED = ("new_entries", "waived", "new_quarantined")
 
 
 @dataclass(frozen=True)
@@ -102,6 +107,8 @@ class ScanSummary:
     #: files quarantined (not errors), and those that entered the quarantine in this run
     quarantined: int = 0
     new_quarantined: tuple[str, ...] = ()
+    #: files whose violations are (some or all) waived
+    waived: int = 0
 
     def to_json(self) -> dict[str, Any]:
         """``{"scanned", "skipped_known", "invalid", "new_invalid", "errors", "complete",
@@ -305,6 +312,7 @@ def run_scan(
     clock: Callable[[], float] = time.monotonic,
     on_progress: Callable[[ScanProgress], None] | None = None,
     now: datetime | None = None,
+    waivers: Waivers | None = None,
 ) -> ScanSummary:
     """Scan ``channel`` (see the module docstring) and return what the run did.
 
@@ -314,6 +322,8 @@ def run_scan(
     (repodata unreadable: ``FetchError``); per-artifact failures are errors in
     the state and the summary; one that fails ``config.quarantine_after`` runs
     in a row is quarantined (``quarantine``) as of ``now`` (default: the time).
+    the state and the summary. Violations an active waiver of ``waivers``
+    covers are left out of the output, the counts and the new invalid files.
     """
     run = _Run(
         channel,
@@ -338,7 +348,8 @@ def run_scan(
     if config.shard is not None:
         state.restrict(config.shard)
     state.shard = config.shard
-    before = ScanState(invalid=dict(state.invalid))
+    state.waivers = waivers
+    before = ScanState(invalid=dict(state.invalid), waivers=waivers)
     run.state = state
     run.now = now or datetime.now(UTC)
 
@@ -382,6 +393,7 @@ def run_scan(
         new_entries=tuple(fresh),
         quarantined=len(state.quarantine),
         new_quarantined=tuple(run.new_quarantined),
+        waived=len(state.waived_files()),
     )
 
 
@@ -396,6 +408,7 @@ class MergeSummary:
     errors: int
     complete: bool
     new_entries: tuple[NewInvalid, ...] = ()
+    waived: int = 0
 
     def to_json(self) -> dict[str, Any]:
         """``{"shards", "scanned", "invalid", "new_invalid", "errors", "complete"}``."""
@@ -416,7 +429,9 @@ def shard_output_dir(path: str | os.PathLike[str]) -> Path:
     return directory
 
 
-def run_merge(inputs: Sequence[str | os.PathLike[str]], paths: OutputPaths) -> MergeSummary:
+def run_merge(
+    inputs: Sequence[str | os.PathLike[str]], paths: OutputPaths, waivers: Waivers | None = None
+) -> MergeSummary:
     """Merge shard outputs into ``paths`` (see ``merge.merge_states``).
 
     The previous state at ``paths.state`` (if any) is what "new" is measured
@@ -427,6 +442,7 @@ def run_merge(inputs: Sequence[str | os.PathLike[str]], paths: OutputPaths) -> M
     states = [(str(d), load_state(d / STATE_NAME)) for d in directories]
     merged = merge_states(states)
     previous = load_state(paths.state)
+    merged.waivers = previous.waivers = waivers
     if previous.channel and previous.channel != merged.channel:
         raise UsageError(
             f"{paths.state}: this state is of channel {previous.channel!r}, the shards scanned "
@@ -442,4 +458,5 @@ def run_merge(inputs: Sequence[str | os.PathLike[str]], paths: OutputPaths) -> M
         errors=len(merged.errors),
         complete=merged.complete,
         new_entries=tuple(fresh),
+        waived=len(merged.waived_files()),
     )

@@ -10,7 +10,10 @@ source of truth; the two YAML outputs are derived from it):
   "failures": {<subdir>/<file>: failure}, "quarantine": {<subdir>/<file>: failure}}``,
   keys and lists sorted (a failure: see ``quarantine.Failure``; the last two keys
   may be absent in a state written before them).
-- ``invalid_packages.yaml``: ``{<name>: {"<subdir>/<file>": {<filter>: [paths]}}}``.
+- ``invalid_packages.yaml``: ``{<name>: {"<subdir>/<file>": {<filter>: [paths]}}}``,
+  without the violations an active waiver covers (``ScanState.waivers``, never
+  stored: the state keeps what the filters found, so a waiver that expires
+  brings its violations back without reading anything again).
 - ``scan_errors.yaml``: ``{"<subdir>/<file>": reason}``.
 - ``scan_quarantine.yaml`` (beside it): ``{"<subdir>/<file>": failure}``.
 
@@ -35,6 +38,7 @@ from artifact_validation.core.errors import UsageError
 from artifact_validation.core.fileio import dump_yaml, parse_json, read_bytes, write_atomic
 from artifact_validation.core.markdown import shown
 from artifact_validation.filters.matcher import Violation
+from artifact_validation.filters.waivers import Waivers
 from artifact_validation.scan.keys import Shard
 from artifact_validation.scan.quarantine import RETRY_EVERY, Failure, utc_text
 
@@ -144,6 +148,36 @@ class ScanState:
     failures: dict[str, Failure] = field(default_factory=dict)
     #: ``<subdir>/<file>`` -> quarantined (not an error; tried again weekly)
     quarantine: dict[str, Failure] = field(default_factory=dict)
+    #: applied when deriving outputs and counts; not part of the state file
+    waivers: Waivers | None = field(default=None, repr=False, compare=False)
+
+    def split_waived(self, key: str, entry: InvalidEntry) -> tuple[InvalidEntry, InvalidEntry]:
+        """``entry`` as (the violations no active waiver covers, the waived ones)."""
+        if self.waivers is None or not self.waivers.active:
+            return entry, InvalidEntry(entry.name, entry.files, ())
+        subdir = key.split("/", 1)[0]
+        kept: list[Violation] = []
+        waived: list[Violation] = []
+        for flt, paths in entry.violations:
+            for path in paths:
+                violation = Violation(path, flt, "", ())
+                found = self.waivers.find(entry.name, subdir, violation)
+                (kept if found is None else waived).append(violation)
+        return (
+            InvalidEntry.from_violations(entry.name, entry.files, kept),
+            InvalidEntry.from_violations(entry.name, entry.files, waived),
+        )
+
+    def waived_files(self) -> dict[str, InvalidEntry]:
+        """``<subdir>/<file>`` -> its waived violations, for every file with any."""
+        out = {}
+        for key, entry in self.invalid.items():
+            _, waived = self.split_waived(key, entry)
+            if waived.violations:
+                subdir = key.split("/", 1)[0]
+                for filename in entry.files:
+                    out[f"{subdir}/{filename}"] = waived
+        return out
 
     def restrict(self, shard: Shard) -> None:
         """Drop everything that does not belong to ``shard``."""
@@ -192,9 +226,16 @@ class ScanState:
         return held is not None and not held.due(now)
 
     def invalid_files(self) -> dict[str, tuple[str, InvalidEntry]]:
-        """``<subdir>/<file>`` -> (build key, entry) for every listed file of an invalid build."""
+        """``<subdir>/<file>`` -> (build key, entry) for every listed file of an invalid build.
+
+        An entry holds only the violations no active waiver covers; a build
+        whose violations are all waived is not listed.
+        """
         out = {}
-        for key, entry in self.invalid.items():
+        for key, raw in self.invalid.items():
+            entry, _ = self.split_waived(key, raw)
+            if not entry.violations:
+                continue
             subdir = key.split("/", 1)[0]
             for filename in entry.files:
                 out[f"{subdir}/{filename}"] = (key, entry)

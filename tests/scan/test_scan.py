@@ -663,7 +663,8 @@ def test_scan_workflow_contract() -> None:
     for path in ("invalid_packages.yaml", "scan_state.json", "scan_errors.yaml", "history.jsonl"):
         assert f"scan_data/{path}" in commit
     assert "--token-env GITHUB_TOKEN" in commit
-    assert runs[-1] == "python scan.py report-new new_invalid.json"
+    assert runs[-2] == "python scan.py report-new new_invalid.json"
+    assert runs[-1] == "python check_waivers.py"  # after the commit: an expired waiver fails
     assert doc["jobs"]["notify-failure"]["needs"] == ["scan", "merge", "status-page"]
 
 

@@ -71,14 +71,21 @@ def verdict_from_json(doc: Any) -> Verdict:
     text = {k: str(doc.get(k) or "") for k in _IDENTITY}
     try:
         violations = [
-            Violation(v["path"], v["filter"], v["glob"], tuple(v["allowed"]))
+            Violation(
+                v["path"],
+                v["filter"],
+                v["glob"],
+                tuple(v["allowed"]),
+                str(v.get("filter_file") or ""),
+                int(v.get("filter_line") or 0),
+            )
             for v in doc.get("violations", [])
         ]
         findings = [
             Finding(Code[f["code"]], tuple(f["paths"]), f.get("detail", ""))
             for f in doc.get("findings", [])
         ]
-    except (KeyError, TypeError) as exc:
+    except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"a verdict's violations or findings are malformed: {exc}") from exc
     errors = [str(e) for e in doc.get("errors", [])]
     return Verdict(**text, violations=violations, findings=findings, errors=errors)

@@ -124,18 +124,18 @@ def emit(
     (3); it wins over 1, and nothing turns either into 0. ``sarif``: also
     write them as SARIF to that file (atomically).
     """
-    docs = docs or DocsLink()
+    links = docs or DocsLink()
     for verdict in verdicts:
-        print(render_text(verdict, docs), file=sys.stderr, end="")
+        print(render_text(verdict, links), file=sys.stderr, end="")
         append_step_summary(
-            render_markdown(verdict, docs=docs), os.environ.get("GITHUB_STEP_SUMMARY")
+            render_markdown(verdict, docs=links), os.environ.get("GITHUB_STEP_SUMMARY")
         )
     if sarif:
-        log = sarif_log(verdicts, docs)
+        log = sarif_log(verdicts, links)
         write_atomic(sarif, json.dumps(log, indent=2, sort_keys=True) + "\n")
     if as_json:
-        docs = [v.to_json() for v in verdicts]
-        print(json.dumps(docs[0] if len(docs) == 1 else docs, indent=2, sort_keys=True))
+        reports = [v.to_json() for v in verdicts]
+        print(json.dumps(reports[0] if len(reports) == 1 else reports, indent=2, sort_keys=True))
     invalid = EXIT_VALID if all(v.valid for v in verdicts) else EXIT_INVALID
     return max(invalid, failure)
 

@@ -102,7 +102,13 @@ if TYPE_CHECKING:
         PushResult as PushResult,
     )
     from artifact_validation.services.gitpush import (
+        check_source_ref as check_source_ref,
+    )
+    from artifact_validation.services.gitpush import (
         commit_and_push as commit_and_push,
+    )
+    from artifact_validation.services.gitpush import (
+        current_branch as current_branch,
     )
     from artifact_validation.services.gitpush import (
         default_branch as default_branch,
@@ -231,7 +237,9 @@ _EXPORTS = {
     "allowed_hosts": "download",
     "channel_policy": "retry",
     "check_branch": "github",
+    "check_source_ref": "gitpush",
     "commit_and_push": "gitpush",
+    "current_branch": "gitpush",
     "default_branch": "gitpush",
     "download_policy": "retry",
     "is_loopback_host": "download",
@@ -293,7 +301,9 @@ __all__ = [
     "allowed_hosts",
     "channel_policy",
     "check_branch",
+    "check_source_ref",
     "commit_and_push",
+    "current_branch",
     "default_branch",
     "download_policy",
     "is_loopback_host",

@@ -4,15 +4,19 @@ and the link from every finding to its explanation in docs/checks.md."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
+import yaml
 
 from artifact_validation.archive.sarif import artifact_name, sarif_log
 from artifact_validation.archive.verdict import Verdict
 from artifact_validation.core.findings import Code, DocsLink, Finding, docs_url, heading_anchor
+from tests.cli.test_workflows import run_action_script
 from tests.support.builders import build_package
 from tests.support.cli import run_validate
 from tests.support.paths import ROOT
@@ -200,3 +204,37 @@ def test_sarif_log_of_path_findings_and_urls() -> None:
         "../b",
     ]
     assert artifact_name("dir/linux-64/y-1-0.tar.bz2") == "y-1-0.tar.bz2"
+
+
+def docs_workflow() -> str:
+    """The feedstock workflow of docs/sarif.md."""
+    text = (ROOT / "docs" / "sarif.md").read_text(encoding="utf-8")
+    return text.split("```yaml\n", 1)[1].split("```", 1)[0]
+
+
+def test_docs_workflow_is_valid_lint_clean_and_runs_the_action(tmp_path: Path) -> None:
+    """docs/sarif.md's workflow: schema- and zizmor-clean; its `sarif` input gives the log."""
+    workflow = tmp_path / ".github" / "workflows" / "build.yml"
+    workflow.parent.mkdir(parents=True)
+    workflow.write_text(docs_workflow())
+    bin_dir = Path(sys.executable).parent
+    for command in (
+        [bin_dir / "check-jsonschema", "--builtin-schema", "vendor.github-workflows", workflow],
+        [bin_dir / "zizmor", "--offline", "--persona=auditor", workflow],
+    ):
+        proc = subprocess.run(command, capture_output=True, text=True, check=False)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    job = yaml.safe_load(docs_workflow())["jobs"]["build"]
+    assert job["permissions"]["security-events"] == "write"
+    steps = job["steps"]
+    validate = next(s for s in steps if s.get("id") == "validate")
+    upload = next(s for s in steps if "upload-sarif" in str(s.get("uses")))
+    assert upload["uses"].startswith("github/codeql-action/upload-sarif@8aad20d150bb")
+    assert validate["with"]["sarif"] in upload["if"]
+    work = tmp_path / "feedstock"
+    build_package(work / "build_artifacts" / "linux-64", "evil", {"include/openssl/ssl.h": b""})
+    rc, outputs, _ = run_action_script(
+        tmp_path, cwd=work, artifact=validate["with"]["artifact"], sarif=validate["with"]["sarif"]
+    )
+    assert rc == 1 and outputs["sarif"] == "artifact-validation.sarif"
+    check_schema(json.loads((work / outputs["sarif"]).read_text()))

@@ -189,12 +189,22 @@ def load_filter_file(path: Path) -> Filter:
     return replace(flt, file=f"{path.parent.name}/{path.name}" if path.parent.name else path.name)
 
 
-@functools.lru_cache(maxsize=256)
 def glob_lines(path: str) -> dict[str, int]:
     """Each glob under the top-level ``files:`` of filter file ``path`` -> its (1-based) line.
 
     Empty when the file cannot be read or composed (the line is a courtesy, never an error).
+    Cached per file version (path, modification time and size).
     """
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return {}
+    return _glob_lines(path, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=256)
+def _glob_lines(path: str, mtime_ns: int, size: int) -> dict[str, int]:
+    del mtime_ns, size  # the cache key only
     try:
         node = yaml.compose(Path(path).read_text(encoding="utf-8"), Loader=YAML_LOADER)
     except (OSError, UnicodeDecodeError, yaml.YAMLError):

@@ -118,5 +118,9 @@ def test_violations_name_the_filter_file_and_the_globs_line(filter_dir) -> None:
         "include/foo/a.h": ("filters/foo.yaml", 3, "filters/foo.yaml:3"),
         "lib/libfoo.so.1": ("filters/foo.yaml", 5, "filters/foo.yaml:5"),
     }
-    # A filter not from a file has no line (0), never an error.
+    # Read again when the file changes; unreadable or not from a file: no line (0), no error.
+    (directory / "foo.yaml").write_text("\n\n" + text, encoding="utf-8")
+    assert filters[1].line_of("include/foo") == 5
+    (directory / "foo.yaml").write_text("files: [include/foo", encoding="utf-8")
+    assert filters[1].line_of("include/foo") == 0
     assert dataclasses.replace(filters[1], file="", source="").line_of("include/foo") == 0

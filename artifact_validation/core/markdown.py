@@ -12,6 +12,7 @@ import unicodedata
 
 #: Characters that start Markdown syntax; escaped in untrusted text (names, messages).
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+!|~])")
+_SAFE_URL = re.compile(r"https://[A-Za-z0-9\-._~:/?#@!$&'*+,;=%]+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 #: Unicode categories that never belong in a name: controls, surrogates, line separators, and
 #: format characters (U+202E and other bidirectional overrides make a report show another name).
@@ -55,6 +56,16 @@ def md_code(text: str) -> str:
     Control characters are shown escaped (``display_path``), as in every report.
     """
     return "`" + display_path(text).replace("`", "'") + "`"
+
+
+def md_link(text: str, url: str) -> str:
+    """A Markdown link: ``text`` escaped, ``url`` an https URL with no character that ends it.
+
+    Anything else (another scheme, white space, parentheses, ``<>``) is shown as code, not linked.
+    """
+    if not _SAFE_URL.fullmatch(url):
+        return f"{md_text(text)} ({md_code(url)})"
+    return f"[{md_text(text)}]({url})"
 
 
 def md_cell(text: str) -> str:

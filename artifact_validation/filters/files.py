@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from artifact_validation.core.errors import FilterError
-from artifact_validation.core.fileio import read_yaml
+from artifact_validation.core.fileio import YAML_LOADER, read_yaml
 from artifact_validation.core.markdown import shown
 
 _WILD = re.compile(r"[*?\[]")
@@ -37,6 +38,15 @@ class Filter:
     exclude_files: tuple[str, ...] = ()
     generate_from_artifacts: tuple[str, ...] = ()
     source: str = ""
+    #: the filter file as reports name it: ``<directory name>/<file name>`` (empty: not a file)
+    file: str = ""
+
+    def line_of(self, glob: str) -> int:
+        """The line of ``glob`` under ``files:`` in the filter file (0: unknown).
+
+        Read on demand (violations are rare; loading every filter stays one parse).
+        """
+        return glob_lines(self.source).get(glob, 0) if self.file else 0
 
     def to_yaml_dict(self) -> dict[str, list[str]]:
         """The filter as its YAML mapping, keys and lists sorted (deterministic output)."""
@@ -175,7 +185,39 @@ def parse_filter(name: str, data: Any, where: str) -> Filter:
 def load_filter_file(path: Path) -> Filter:
     """Load and check one ``<name>.yaml`` filter file."""
     data = read_yaml(path, FilterError, "filter file")
-    return parse_filter(path.name.removesuffix(".yaml"), data, str(path))
+    flt = parse_filter(path.name.removesuffix(".yaml"), data, str(path))
+    return replace(flt, file=f"{path.parent.name}/{path.name}" if path.parent.name else path.name)
+
+
+def glob_lines(path: str) -> dict[str, int]:
+    """Each glob under the top-level ``files:`` of filter file ``path`` -> its (1-based) line.
+
+    Empty when the file cannot be read or composed (the line is a courtesy, never an error).
+    Cached per file version (path, modification time and size).
+    """
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return {}
+    return _glob_lines(path, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=256)
+def _glob_lines(path: str, mtime_ns: int, size: int) -> dict[str, int]:
+    del mtime_ns, size  # the cache key only
+    try:
+        node = yaml.compose(Path(path).read_text(encoding="utf-8"), Loader=YAML_LOADER)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return {}
+    if not isinstance(node, yaml.MappingNode):
+        return {}
+    out: dict[str, int] = {}
+    for key, value in node.value:
+        if key.value == "files" and isinstance(value, yaml.SequenceNode):
+            for item in value.value:
+                if isinstance(item, yaml.ScalarNode):
+                    out.setdefault(item.value, item.start_mark.line + 1)
+    return out
 
 
 def filter_paths(dirs: Iterable[str | os.PathLike[str]]) -> list[Path]:

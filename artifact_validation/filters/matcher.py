@@ -39,15 +39,27 @@ class Violation:
     filter: str
     glob: str
     allowed: tuple[str, ...]
+    #: the filter file (``validate_yamls/openssl.yaml``) and the glob's line in it (0: unknown)
+    filter_file: str = ""
+    filter_line: int = 0
 
     def to_json(self) -> dict[str, Any]:
-        """JSON-ready dict with keys path, filter, glob, allowed (sorted)."""
+        """JSON-ready dict: path, filter, glob, allowed (sorted), filter_file, filter_line."""
         return {
             "path": self.path,
             "filter": self.filter,
             "glob": self.glob,
             "allowed": sorted(self.allowed),
+            "filter_file": self.filter_file,
+            "filter_line": self.filter_line,
         }
+
+    @property
+    def where(self) -> str:
+        """The filter file and line that protect the path (``dir/f.yaml:3``; empty: unknown)."""
+        if not self.filter_file:
+            return ""
+        return f"{self.filter_file}:{self.filter_line}" if self.filter_line else self.filter_file
 
 
 class _Node:
@@ -269,7 +281,9 @@ class Matcher:
             for index, glob in state.flagged_filters():
                 if index not in exempt:
                     flt = self.filters[index]
-                    out.append(Violation(path, flt.name, glob, tuple(sorted(flt.allowed))))
+                    allowed = tuple(sorted(flt.allowed))
+                    line = flt.line_of(glob)
+                    out.append(Violation(path, flt.name, glob, allowed, flt.file, line))
         out.sort(key=lambda v: (v.path, v.filter))
         return out
 

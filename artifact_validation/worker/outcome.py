@@ -23,6 +23,7 @@ from artifact_validation.core.errors import (
     UsageError,
 )
 from artifact_validation.core.fileio import read_json, write_atomic
+from artifact_validation.core.findings import DocsLink
 from artifact_validation.core.markdown import md_code, md_text
 from artifact_validation.core.redact import redact_data
 from artifact_validation.services.ownership import Ownership
@@ -47,6 +48,8 @@ class Outcome:
     issue: dict[str, Any] | None = None
     core_issue: dict[str, Any] | None = None
     problems: list[str] = field(default_factory=list)
+    #: where each finding's explanation is linked (the run's settings; not in the JSON report)
+    docs: DocsLink = field(default_factory=DocsLink)
 
     @property
     def published(self) -> bool:
@@ -160,12 +163,12 @@ class Outcome:
     def render_text(self) -> str:
         """The human report for stderr: the verdict, then what was copied, opened or failed."""
         extra = "".join(f"  {line}\n" for line in self._actions_lines(str))
-        return render_text(self.verdict) + extra
+        return render_text(self.verdict, self.docs) + extra
 
     def render_markdown(self) -> str:
         """The job summary: the verdict as Markdown, then what was done."""
         extra = "".join(f"- {md_text(line)}\n" for line in self._actions_lines(md_code))
-        return render_markdown(self.verdict) + ("\n" + extra if extra else "")
+        return render_markdown(self.verdict, docs=self.docs) + ("\n" + extra if extra else "")
 
 
 def issue_body(outcome: Outcome, run_link: str) -> str:
@@ -183,7 +186,7 @@ def issue_body(outcome: Outcome, run_link: str) -> str:
         f"- {' · '.join(hashes)}",
         f"- run: {run_link or 'a local run (no link)'}",
         "",
-        render_markdown(outcome.verdict, heading="####"),
+        render_markdown(outcome.verdict, heading="####", docs=outcome.docs),
     ]
     publication = outcome.publication
     if publication is not None and (publication.finding or publication.problem):

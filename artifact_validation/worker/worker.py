@@ -39,7 +39,7 @@ from artifact_validation.core.errors import (
     UsageError,
     ValidationError,
 )
-from artifact_validation.core.findings import Code
+from artifact_validation.core.findings import Code, DocsLink
 from artifact_validation.filters.files import load_filters
 from artifact_validation.filters.matcher import Matcher
 from artifact_validation.services.anaconda import DEFAULT_API_URL as DEFAULT_ANACONDA_URL
@@ -102,6 +102,8 @@ class Settings:
     outputs_url: str = DEFAULT_OUTPUTS_URL
     allowed_hosts: frozenset[str] = frozenset()
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    #: where reports link each finding's explanation
+    docs: DocsLink = field(default_factory=DocsLink)
 
 
 @dataclass(frozen=True)
@@ -154,6 +156,7 @@ def settings_from_env(
     *,
     retry: RetryPolicy | None = None,
     extra_hosts: Sequence[str] = (),
+    docs: DocsLink | None = None,
 ) -> Settings:
     """Read and check the worker's environment (docs/operations.md); ``UsageError`` if bad.
 
@@ -190,6 +193,7 @@ def settings_from_env(
         outputs_url=url_setting(environ, "FEEDSTOCK_OUTPUTS_URL", DEFAULT_OUTPUTS_URL),
         allowed_hosts=allowed_hosts(extra_hosts, environ.get(ENV_ALLOWED_HOSTS)),
         retry=retry or RetryPolicy(),
+        docs=docs or DocsLink(),
     )
 
 
@@ -373,6 +377,7 @@ def run_event_file(
     *,
     extra_hosts: Sequence[str] = (),
     retry: RetryPolicy | None = None,
+    docs: DocsLink | None = None,
 ) -> tuple[Outcome, int]:
     """``validate_event.py``: check environment, options, event and filters, then run the steps.
 
@@ -381,7 +386,7 @@ def run_event_file(
     ``validate`` without it read the report the validate step wrote.
     """
     options.check()
-    settings = settings_from_env(environ, options, retry=retry, extra_hosts=extra_hosts)
+    settings = settings_from_env(environ, options, retry=retry, extra_hosts=extra_hosts, docs=docs)
     event = load_event(event_path, settings.allowed_hosts, options.from_owner)
     inherited = 0
     if Step.VALIDATE in options.steps:
@@ -389,9 +394,11 @@ def run_event_file(
         check = artifact_check(matcher, settings, options.download_deadline)
         services = Services.real(settings, check)
         outcome = validate_step(event, options, services)
+        outcome.docs = settings.docs
     else:
         services = Services.real(settings, lambda _: Verdict())
         outcome = load_outcome(options.report_path, event)
+        outcome.docs = settings.docs
         outcome.copy = _publishes(options) or outcome.publication is not None
         inherited = len(outcome.problems)
     if Step.PUBLISH in options.steps:

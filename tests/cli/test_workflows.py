@@ -107,6 +107,9 @@ def run_action_script(
         "SHA256": "",
         "SUBDIR": "",
         "FILTERS": "",
+        "SARIF": "",
+        "AV_DOCS_REPOSITORY": "",
+        "AV_DOCS_COMMIT": "",
         **{k.upper(): v for k, v in inputs.items()},
     }
     proc = subprocess.run(
@@ -134,6 +137,26 @@ def test_action_fails_a_clobbering_artifact(tmp_path: Path) -> None:
     rc, outputs, report = run_action_script(tmp_path, artifact=str(path))
     assert rc == 1 and outputs["valid"] == "false"
     assert [f["code"] for f in report["findings"]] == ["AV201"]
+
+
+def test_action_writes_sarif(tmp_path: Path) -> None:
+    """`sarif` writes the SARIF log there and names it in the `sarif` output; docs are ours."""
+    path = build_package(tmp_path / "linux-64", "foo", {"include/openssl/ssl.h": b"/* */"})
+    sarif = tmp_path / "results.sarif"
+    rc, outputs, report = run_action_script(tmp_path, artifact=str(path), sarif=str(sarif))
+    assert rc == 1 and outputs["valid"] == "false" and outputs["sarif"] == str(sarif)
+    (result,) = json.loads(sarif.read_text())["runs"][0]["results"]
+    assert result["ruleId"] == "AV201"
+    assert result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == path.name
+    rule = json.loads(sarif.read_text())["runs"][0]["tool"]["driver"]["rules"][result["ruleIndex"]]
+    assert rule["helpUri"].startswith("https://github.com/conda-forge/artifact-validation/blob/")
+    runs = {}
+    for name, given in (("none", ""), ("two", "a\nvalid=true"), ("gone", f"{tmp_path}/no/x")):
+        (tmp_path / name).mkdir()
+        runs[name] = run_action_script(tmp_path / name, artifact=str(path), sarif=given)[:2]
+    assert runs["none"][0] == 1 and runs["none"][1]["sarif"] == ""  # none asked for
+    assert runs["two"] == (2, {"report": runs["two"][1]["report"], "valid": "false"})
+    assert runs["gone"][0] == 2  # its directory must exist
 
 
 def test_action_uses_the_given_filters(tmp_path: Path) -> None:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 
 from artifact_validation.core import FilterError
-from artifact_validation.filters import dump_filter, load_filter_file, load_filters
+from artifact_validation.filters import Matcher, dump_filter, load_filter_file, load_filters
 from tests.support.cli import run_script
 from tests.support.paths import EARLIER_FILTER_DIRS, ROOT
 
@@ -96,3 +97,30 @@ def test_untrusted_values_are_never_repr_d_whole(filter_dir) -> None:
     with pytest.raises(FilterError) as err:
         load_filters([directory])
     assert "a list" in str(err.value) and len(str(err.value)) < 300
+
+
+def test_violations_name_the_filter_file_and_the_globs_line(filter_dir) -> None:
+    """A violation says which file and line protect the path (block and flow lists alike)."""
+    text = (
+        "# headers\nfiles:\n  - include/foo\n  # libraries\n  - lib/libfoo.so.*\nallowed: [foo]\n"
+    )
+    directory = filter_dir("foo", text)
+    filter_dir("bar", "allowed: [bar]\nfiles: [share/bar, etc/bar]\n")
+    filters = load_filters([directory])
+    assert [f.file for f in filters] == ["filters/bar.yaml", "filters/foo.yaml"]
+    paths = ["include/foo/a.h", "lib/libfoo.so.1", "etc/bar", "lib/other"]
+    found = {
+        v.path: (v.filter_file, v.filter_line, v.where)
+        for v in Matcher(filters).check("x", "linux-64", paths)
+    }
+    assert found == {
+        "etc/bar": ("filters/bar.yaml", 2, "filters/bar.yaml:2"),
+        "include/foo/a.h": ("filters/foo.yaml", 3, "filters/foo.yaml:3"),
+        "lib/libfoo.so.1": ("filters/foo.yaml", 5, "filters/foo.yaml:5"),
+    }
+    # Read again when the file changes; unreadable or not from a file: no line (0), no error.
+    (directory / "foo.yaml").write_text("\n\n" + text, encoding="utf-8")
+    assert filters[1].line_of("include/foo") == 5
+    (directory / "foo.yaml").write_text("files: [include/foo", encoding="utf-8")
+    assert filters[1].line_of("include/foo") == 0
+    assert dataclasses.replace(filters[1], file="", source="").line_of("include/foo") == 0

@@ -146,3 +146,30 @@ def test_issue_title_is_the_copy_services() -> None:
 def test_default_report_path() -> None:
     """The JSON report defaults to validation-report.json in the working directory."""
     assert Options().report_path == Path("validation-report.json")
+
+
+def test_reports_and_issue_body_link_the_docs() -> None:
+    """The issue body and summaries link each finding to docs/checks.md at the settings' commit;
+    a violation's filter file and line survive the JSON round trip between jobs."""
+    from artifact_validation.archive import verdict_from_json  # noqa: PLC0415
+    from artifact_validation.core import DocsLink, docs_url  # noqa: PLC0415
+    from artifact_validation.filters import Violation  # noqa: PLC0415
+    from artifact_validation.worker import issue_body  # noqa: PLC0415
+
+    violation = Violation("include/x.h", "x", "include/x.h", ("x",), "validate_yamls/x.yaml", 4)
+    verdict = Verdict(name="foo", findings=[Finding(Code.AV502, ("../a",))])
+    verdict.add_violations([violation])
+    back = verdict_from_json(verdict.to_json())
+    assert back.violations == [violation]
+    assert verdict_from_json({"violations": [violation.to_json() | {"filter_line": None}]})
+    docs = DocsLink("o/r", "c0ffee")
+    settings = settings_from_env(ENV, Options(), docs=docs)
+    assert settings.docs == docs
+    assert settings_from_env(ENV, Options()).docs == DocsLink()
+    outcome = Outcome(event=EVENT, verdict=back, docs=docs)
+    body = issue_body(outcome, "https://example.org/run")
+    for code in (Code.AV201, Code.AV502):
+        assert f"[What {code.name} means]({docs_url(code, 'c0ffee', 'o/r')})" in body
+        assert f"docs: {docs_url(code, 'c0ffee', 'o/r')}" in outcome.render_text()
+        assert docs_url(code, "c0ffee", "o/r") in outcome.render_markdown()
+    assert "in `validate_yamls/x.yaml:4`" in body

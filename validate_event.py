@@ -19,10 +19,12 @@ from cli_common import (
     add_allow_host_arg,
     add_download_deadline_arg,
     add_filters_arg,
+    add_waivers_arg,
     docs_link_from_env,
     filter_dirs,
     retry_policy_from_env,
     run_main,
+    waiver_dirs,
 )
 
 #: The worker's steps, in order (``worker.Step``; spelled here so --help imports nothing heavy).
@@ -79,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_allow_host_arg(parser)
     add_download_deadline_arg(parser, DEFAULT_DEADLINE)
     add_filters_arg(parser)
+    add_waivers_arg(parser)
     parser.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
     return parser
 
@@ -112,6 +115,7 @@ def main(argv: list[str] | None = None) -> int:
             extra_hosts=args.allow_host,
             retry=retry_policy_from_env(),
             docs=docs_link_from_env(os.environ),
+            waiver_dirs=waiver_dirs(args.waivers),
         )
         for warning in outcome.event.warnings:
             print(f"warning: {warning}", file=sys.stderr)

@@ -42,6 +42,7 @@ from artifact_validation.core.errors import (
 from artifact_validation.core.findings import Code, DocsLink
 from artifact_validation.filters.files import load_filters
 from artifact_validation.filters.matcher import Matcher
+from artifact_validation.filters.waivers import Waivers, load_waivers, today_utc
 from artifact_validation.services.anaconda import DEFAULT_API_URL as DEFAULT_ANACONDA_URL
 from artifact_validation.services.anaconda import Anaconda, Dist
 from artifact_validation.services.download import (
@@ -336,9 +337,14 @@ def record_step(outcome: Outcome, settings: Settings, options: Options, services
 
 
 def artifact_check(
-    matcher: Matcher, settings: Settings, deadline: float = DEFAULT_DEADLINE
+    matcher: Matcher,
+    settings: Settings,
+    deadline: float = DEFAULT_DEADLINE,
+    waivers: Waivers | None = None,
 ) -> Callable[[ArtifactEvent], Verdict]:
     """Step 1's check: ``archive.validate_artifact`` on the announced URL and hashes.
+
+    AV201 violations an active waiver covers are waived, as ``validate.py`` does.
 
     A hash mismatch is downloaded again (``HASH_ATTEMPTS`` in all, with
     backoff) before it is reported: the bytes may be a stale CDN copy.
@@ -359,6 +365,7 @@ def artifact_check(
                 expected_sha256=event.sha256 or None,
                 subdir=event.subdir,
                 fetcher=fetcher,
+                waivers=waivers,
             )
             stale = {f.code for f in verdict.findings} & {Code.AV101, Code.AV102}
             if not stale or attempt + 1 == HASH_ATTEMPTS:
@@ -378,11 +385,13 @@ def run_event_file(
     extra_hosts: Sequence[str] = (),
     retry: RetryPolicy | None = None,
     docs: DocsLink | None = None,
+    waiver_dirs: Sequence[str | Path] = (),
 ) -> tuple[Outcome, int]:
     """``validate_event.py``: check environment, options, event and filters, then run the steps.
 
     Everything that can be malformed is checked before the first request, so
-    bad input is exit 2 with no network traffic at all. Steps after
+    bad input is exit 2 with no network traffic at all. Waivers load leniently
+    (an expired one is not applied, never a reason to stop uploads). Steps after
     ``validate`` without it read the report the validate step wrote.
     """
     options.check()
@@ -390,8 +399,11 @@ def run_event_file(
     event = load_event(event_path, settings.allowed_hosts, options.from_owner)
     inherited = 0
     if Step.VALIDATE in options.steps:
-        matcher = Matcher(load_filters(filter_dirs))
-        check = artifact_check(matcher, settings, options.download_deadline)
+        filters = load_filters(filter_dirs)
+        waivers = load_waivers(
+            waiver_dirs, today_utc(), known_filters={f.name for f in filters}, expired_ok=True
+        )
+        check = artifact_check(Matcher(filters), settings, options.download_deadline, waivers)
         services = Services.real(settings, check)
         outcome = validate_step(event, options, services)
         outcome.docs = settings.docs

@@ -463,3 +463,24 @@ def test_tokens_never_reach_reports_issues_or_logs(world: World) -> None:
     texts = [run.proc.stdout, run.proc.stderr, run.summary, json.dumps(run.report), issue["body"]]
     assert all("prod-s3cret-token" not in text for text in texts)
     assert "***" in issue["body"]
+
+
+def test_a_waived_clobber_is_published_and_says_so(world: World) -> None:
+    """A clobber an active waiver covers is published like a clean artifact; the report says so."""
+    import datetime as dt  # noqa: PLC0415
+
+    waivers = world.tmp / "waivers"
+    waivers.mkdir()
+    expires = (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=30)).isoformat()
+    (waivers / "foo.yaml").write_text(
+        "package: foo\nfilter: openssl\npaths: [include/openssl/**]\n"
+        "reason: vendored until 2.0\nissue: https://github.com/conda-forge/foo-feedstock/issues/1\n"
+        f"expires: {expires}\n"
+    )
+    run = world.run(dispatch(world.artifact(CLOBBERING)), "--copy", "--waivers", str(waivers))
+    assert run.rc == 0, run.proc.stderr
+    assert published(world) is not None
+    assert run.report is not None and run.report["verdict"]["waived"]
+    assert world.api.requests_to("github", "POST", "*/issues") == []
+    unwaived = world.run(dispatch(world.artifact(CLOBBERING)), "--copy")
+    assert unwaived.rc == 1  # the default waivers/ has none for it

@@ -176,3 +176,32 @@ def test_the_console_check_does_catch_an_error(tmp_path: Path) -> None:
     page.write_text("<!DOCTYPE html><html lang=en><script>undefinedFunction()</script></html>")
     proc = chromium(tmp_path, "--dump-dom", page.as_uri())
     assert any("Uncaught" in line for line in console_problems(proc.stderr))
+
+
+def test_page_of_the_example_channel_shows_its_numbers(tmp_path: Path) -> None:
+    """Scan the bundled example channel, render its page, and read its numbers in Chromium."""
+    data = tmp_path / "scan_data"
+    out = data / "invalid_packages.yaml"
+    channel = Path(__file__).resolve().parents[2] / "examples" / "channel"
+    scan = run_script(
+        "scan.py", "--channel", channel, "--output", out, "--cache-dir", tmp_path / "cache"
+    )
+    assert scan.returncode == 0, scan.stderr
+    invalid = yaml.safe_load(out.read_text())
+    site = tmp_path / "site"
+    page = run_script("status_page.py", "--scan-data", data, "--out", site)
+    assert page.returncode == 0, page.stderr
+    shot = tmp_path / "example.png"
+    chromium(
+        tmp_path, f"--screenshot={shot}", "--window-size=1280,1600", (site / "index.html").as_uri()
+    )
+    assert png_size(shot) == (1280, 1600)
+    proc = chromium(tmp_path, "--dump-dom", (site / "index.html").as_uri())
+    assert console_problems(proc.stderr) == []
+    dom = Tables()
+    dom.feed(proc.stdout)
+    total = sum(len(artifacts) for artifacts in invalid.values())
+    assert total == 4  # sslvendor and certbundle, each as .conda and .tar.bz2
+    assert dom.texts["invalid-count"].strip() == str(total)
+    rows = dom.tables["Invalid artifacts per package"]
+    assert {r[0]: int(r[1]) for r in rows[1:]} == {n: len(a) for n, a in invalid.items()}

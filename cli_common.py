@@ -25,10 +25,10 @@ from artifact_validation.core.findings import DEFAULT_DOCS_COMMIT, DEFAULT_DOCS_
 from artifact_validation.core.redact import configure, redact
 from artifact_validation.filters.files import DEFAULT_FILTER_DIRS
 from artifact_validation.filters.waivers import DEFAULT_WAIVER_DIRS
-from artifact_validation.scan.state import ERRORS_NAME, OUTPUT_NAME, STATE_NAME, OutputPaths
 from artifact_validation.services.retry import RetryPolicy
 
 if TYPE_CHECKING:
+    from artifact_validation.scan.state import OutputPaths
     from artifact_validation.services.github import GitHub
 
 #: The repository root: default filter dirs and scan_data/ are found relative to it.
@@ -219,6 +219,9 @@ def number(
 
 def add_scan_output_args(parser: argparse.ArgumentParser) -> None:
     """The output options every scan subcommand shares (``--output``, ``--state``, ...)."""
+    # Imported here: the scan package pulls in the HTTP stack, which validate.py avoids.
+    from artifact_validation.scan.state import ERRORS_NAME, OUTPUT_NAME, STATE_NAME  # noqa: PLC0415
+
     data = ROOT / "scan_data"
     parser.add_argument(
         "--output",
@@ -245,6 +248,8 @@ def add_scan_output_args(parser: argparse.ArgumentParser) -> None:
 
 def scan_output_paths(args: argparse.Namespace) -> OutputPaths:
     """Where the scan options say the state and outputs are."""
+    from artifact_validation.scan.state import ERRORS_NAME, STATE_NAME, OutputPaths  # noqa: PLC0415
+
     return OutputPaths(
         state=args.state or args.output.with_name(STATE_NAME),
         output=args.output,

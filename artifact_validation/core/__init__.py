@@ -121,6 +121,11 @@ from artifact_validation.core.redact import (
     redact,
     redact_data,
 )
+from artifact_validation.core.utc import (
+    UTC_FORMAT,
+    parse_utc,
+    utc_text,
+)
 
 __all__ = [
     "ADVICE",
@@ -164,6 +169,7 @@ __all__ = [
     "SUBDIR_RE",
     "SUFFIXES",
     "TTY_INTERVAL",
+    "UTC_FORMAT",
     "UsageError",
     "ValidationError",
     "WINDOWS_FORBIDDEN",
@@ -202,6 +208,7 @@ __all__ = [
     "parse_file_list",
     "parse_json",
     "parse_size",
+    "parse_utc",
     "parse_yaml",
     "plain_text",
     "read_bytes",
@@ -215,6 +222,7 @@ __all__ = [
     "split_filename",
     "split_stem",
     "strip_suffix",
+    "utc_text",
     "write_atomic",
     "write_if_changed",
 ]

@@ -46,8 +46,6 @@ from artifact_validation.scan.quarantine import (
     QUARANTINE_AFTER,
     RETRY_EVERY,
     Failure,
-    parse_utc,
-    utc_text,
 )
 from artifact_validation.scan.report import (
     MAX_LISTED,
@@ -176,7 +174,6 @@ __all__ = [
     "merge_states",
     "new_invalid",
     "parse_state",
-    "parse_utc",
     "plan_requests",
     "reason",
     "remove_leftovers",
@@ -198,6 +195,5 @@ __all__ = [
     "stem_of_key",
     "summary_lines",
     "time_reserve",
-    "utc_text",
     "write_site",
 ]

@@ -21,6 +21,7 @@ from typing import Any
 
 from artifact_validation.core.errors import UsageError
 from artifact_validation.core.fileio import read_bytes, write_atomic
+from artifact_validation.core.utc import utc_text
 
 #: File name of the history inside ``scan_data/``.
 HISTORY_NAME = "history.jsonl"
@@ -90,9 +91,8 @@ def history_point(
     now: datetime | None = None,
 ) -> HistoryPoint:
     """The record of one merged scan, dated ``now`` (default: the current UTC time)."""
-    when = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
     return HistoryPoint(
-        date=when.isoformat().replace("+00:00", "Z"),
+        date=utc_text(now),
         invalid=invalid,
         new=len(new_artifacts),
         errors=errors,

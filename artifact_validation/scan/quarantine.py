@@ -12,24 +12,16 @@ enters. A read that succeeds later takes it out of both lists.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
+
+from artifact_validation.core.utc import parse_utc
 
 #: Failed attempts in a row before an artifact is quarantined.
 QUARANTINE_AFTER = 3
 
 #: How long a quarantined artifact waits before it is tried again.
 RETRY_EVERY = timedelta(days=7)
-
-
-def utc_text(moment: datetime) -> str:
-    """``2026-11-29T21:00:00Z``: the one way the state writes a time."""
-    return moment.astimezone(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse_utc(text: str) -> datetime:
-    """The inverse of ``utc_text``; ``ValueError`` for anything else."""
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)

@@ -37,10 +37,11 @@ from typing import Any
 from artifact_validation.core.errors import UsageError
 from artifact_validation.core.fileio import dump_yaml, parse_json, read_bytes, write_atomic
 from artifact_validation.core.markdown import shown
+from artifact_validation.core.utc import utc_text
 from artifact_validation.filters.matcher import Violation
 from artifact_validation.filters.waivers import Waivers
 from artifact_validation.scan.keys import Shard
-from artifact_validation.scan.quarantine import RETRY_EVERY, Failure, utc_text
+from artifact_validation.scan.quarantine import RETRY_EVERY, Failure
 
 #: Version of the state file layout; a state of another format is refused, not guessed at.
 STATE_FORMAT = 1

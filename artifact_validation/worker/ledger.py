@@ -25,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from artifact_validation.core.errors import HttpStatusError, PushError
+from artifact_validation.core.utc import utc_text
 from artifact_validation.services.github import GitHub
 
 #: The branch the ledger lives on.
@@ -163,5 +164,5 @@ def latest(records: Iterable[Record]) -> dict[str, Record]:
 
 
 def utc_now_text(now: datetime | None = None) -> str:
-    """A record time: UTC, ISO 8601, seconds."""
-    return (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """A record time: UTC, ISO 8601, seconds (``core.utc``)."""
+    return utc_text(now)

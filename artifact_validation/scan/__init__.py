@@ -49,6 +49,13 @@ from artifact_validation.scan.quarantine import (
     parse_utc,
     utc_text,
 )
+from artifact_validation.scan.recheck import (
+    MIN_PARALLEL,
+    check_cached,
+    check_serial,
+    share_of,
+    usable_processes,
+)
 from artifact_validation.scan.report import (
     MAX_LISTED,
     MAX_PATHS,
@@ -200,4 +207,9 @@ __all__ = [
     "time_reserve",
     "utc_text",
     "write_site",
+    "MIN_PARALLEL",
+    "check_cached",
+    "check_serial",
+    "share_of",
+    "usable_processes",
 ]

@@ -126,7 +126,7 @@ def build_scan_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--shard", metavar="I/N", help="scan only shard I of N (1 <= I <= N)")
     parser.add_argument(
-        "--jobs", type=number(int, minimum=1), default=8, help="parallel reads (at least 1)"
+        "--jobs", type=number(int, minimum=1), default=16, help="parallel reads (at least 1)"
     )
     parser.add_argument(
         "--quarantine-after",

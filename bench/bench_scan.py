@@ -27,10 +27,12 @@ import json
 import os
 import random
 import shutil
+import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -43,6 +45,7 @@ from artifact_validation.filters import (  # noqa: E402
     load_filters,
 )
 from artifact_validation.scan import (  # noqa: E402  # noqa: E402
+    STATE_NAME,
     FileListCache,
     OutputPaths,
     ScanConfig,
@@ -102,11 +105,111 @@ def timed_scan(channel: Channel, out: Path, subdirs: tuple[str, ...], progress: 
     return summary, elapsed, cpu
 
 
+def fill_cache(channel: Channel, lists: Path, subdirs: tuple[str, ...], cache_dir: Path) -> int:
+    """Put every build's file list into a file-list cache, as reads from artifacts would."""
+    from artifact_validation.core.filelist import load_file_list
+
+    shutil.rmtree(cache_dir, ignore_errors=True)
+    cache = FileListCache(cache_dir)
+    parsed: dict[Path, tuple[str, ...]] = {}
+    count = 0
+    for subdir in subdirs:
+        for artifact in channel.listing(subdir).artifacts:
+            template = lists / subdir / f"{artifact.stem}.json"
+            paths = parsed.get(template)
+            if paths is None:
+                paths = parsed[template] = load_file_list(template).paths
+            cache.add(artifact.key, artifact.name, paths)
+            count += 1
+            if cache.pending >= 5_000:
+                cache.flush()
+    cache.flush()
+    return count
+
+
+def timed_recheck(
+    channel: Channel, seed_state: Path, cache_dir: Path, out: Path, subdirs, *, jobs: int = 1
+) -> tuple[Any, float, float]:
+    """Re-check every build from the cache after a filter change (a new fingerprint)."""
+    shutil.rmtree(out, ignore_errors=True)
+    shutil.copytree(seed_state, out)
+    filters = load_filters([ROOT / d for d in DEFAULT_FILTER_DIRS])
+    fingerprint = filters_fingerprint(filters) + "-changed"
+    start, cpu_start = time.perf_counter(), time.process_time()
+    summary = run_scan(
+        channel,
+        Matcher(filters),
+        fingerprint,
+        OutputPaths.in_directory(out),
+        ScanConfig(subdirs=subdirs, recheck_processes=jobs, checkpoint_seconds=3600),
+        cache=FileListCache(cache_dir),
+    )
+    return summary, time.perf_counter() - start, time.process_time() - cpu_start
+
+
+def recheck_rates(args: argparse.Namespace, channel_dir: Path, lists: Path, subdirs) -> dict:
+    """Part 3 (issue 14 §2): full re-check from cached file lists, baseline vs new, same run."""
+    from bench.scan_baseline import baseline_code
+
+    listed = Channel(channel_dir)  # no file-list directory: every re-check comes from the cache
+    cache_dir = args.out / "recheck-cache"
+    fill_cache(Channel(channel_dir, file_lists=lists), lists, subdirs, cache_dir)
+    seed = args.out / "state"
+    rows: list[dict[str, float]] = []
+    for round_ in range(args.repeat):
+        with baseline_code():
+            base, base_s, base_cpu = timed_recheck(
+                listed, seed, cache_dir, args.out / "recheck-base", subdirs
+            )
+        new, new_s, new_cpu = timed_recheck(
+            listed, seed, cache_dir, args.out / "recheck-new", subdirs
+        )
+        par = par_s = None
+        if args.jobs > 1:
+            par, par_s, _ = timed_recheck(
+                listed, seed, cache_dir, args.out / "recheck-par", subdirs, jobs=args.jobs
+            )
+        same = (args.out / "recheck-base" / STATE_NAME).read_bytes() == (
+            args.out / "recheck-new" / STATE_NAME
+        ).read_bytes()
+        if not same or new.scanned != base.scanned or new.invalid != base.invalid:
+            raise SystemExit("re-check: the new path's state differs from the baseline's")
+        row = {
+            "baseline_rate": base.scanned / base_s,
+            "baseline_cpu_rate": base.scanned / base_cpu,
+            "new_rate": new.scanned / new_s,
+            "new_cpu_rate": new.scanned / new_cpu,
+            "ratio": base_s / new_s,
+        }
+        if par is not None and par_s is not None:
+            if par.invalid != base.invalid or par.scanned != base.scanned:
+                raise SystemExit("re-check: the parallel path differs from the baseline")
+            row["jobs_rate"] = par.scanned / par_s
+            row["jobs_ratio"] = base_s / par_s
+        rows.append(row)
+        text = ", ".join(
+            f"{k} {v:,.2f}" if "ratio" in k else f"{k} {v:,.0f}/s" for k, v in row.items()
+        )
+        print(f"re-check round {round_ + 1}: {base.scanned:,} builds: {text}")
+    median = {k: statistics.median(r[k] for r in rows) for k in rows[0]}
+    print(
+        "re-check from cache, median of "
+        f"{len(rows)}: baseline {median['baseline_rate']:,.0f}/s, new {median['new_rate']:,.0f}/s "
+        f"(x{median['ratio']:.2f})"
+        + (
+            f", {args.jobs} processes: {median['jobs_rate']:,.0f}/s (x{median['jobs_ratio']:.2f})"
+            if "jobs_rate" in median
+            else ""
+        )
+    )
+    return {k: round(v, 2) for k, v in median.items()}
+
+
 def range_bytes(count: int, seed: int) -> dict[str, float]:
     """Serve ``count`` real .conda artifacts over loopback HTTP; bytes sent per artifact."""
-    from tests.builders import build_package
-    from tests.channels import write_repodata
-    from tests.servers import LocalServer
+    from tests.support.builders import build_package
+    from tests.support.channels import write_repodata
+    from tests.support.servers import LocalServer
 
     rng = random.Random(seed)
     with tempfile.TemporaryDirectory(prefix="bench-range-") as tmp:
@@ -142,6 +245,11 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "scan")
     parser.add_argument("--log-interval", type=float, default=None, help="seconds (non-tty)")
     parser.add_argument("--seed", type=int, default=6)
+    parser.add_argument("--repeat", type=int, default=3, help="re-check rounds (median)")
+    parser.add_argument(
+        "--jobs", type=int, default=2, help="re-check processes (ScanConfig.recheck_processes)"
+    )
+    parser.add_argument("--recheck-only", action="store_true", help="skip parts 1 and 2")
     args = parser.parse_args()
 
     print(f"making a channel of {args.artifacts:,} builds under {args.out} ...", file=sys.stderr)
@@ -169,6 +277,10 @@ def main() -> int:
         f"required >= {REQUIRED_RATE:,}/s: {'met' if rate >= REQUIRED_RATE else 'MISSED'}; "
         f"goal >= {GOAL_RATE:,}/s: {'met' if rate >= GOAL_RATE else 'not met'}"
     )
+    recheck = recheck_rates(args, channel_dir, lists, subdirs)
+    if args.recheck_only:
+        print(json.dumps({"recheck": recheck}, indent=1))
+        return 0
     ranged = range_bytes(args.range_artifacts, args.seed) if args.range_artifacts else {}
     if ranged:
         print(
@@ -187,6 +299,7 @@ def main() -> int:
         "rescan_seconds": round(again_s, 3),
         "cpu": os.cpu_count(),
         "range": ranged,
+        "recheck": recheck,
     }
     print(json.dumps(summary, indent=1))
     return 0 if rate >= REQUIRED_RATE else 1

@@ -269,11 +269,13 @@ class Matcher:
         fold = is_case_insensitive(subdir)
         trie = self._trie(fold)
         exempt = self._exempt.get(name, frozenset())
+        originals = paths if isinstance(paths, (list, tuple)) else tuple(paths)
+        keys = _folded(originals) if fold else originals
         out: list[Violation] = []
         # The warm path, inlined: one lookup for the directory, one for the last component.
         memo, start, step, dir_state = trie.memo, trie.start, trie.step, trie.dir_state
-        for path in paths:
-            directory, _, last = (fold_name(path) if fold else path).rpartition("/")
+        for position, key in enumerate(keys):
+            directory, _, last = key.rpartition("/")
             base = (memo.get(directory) or dir_state(directory)) if directory else start
             state = base.next.get(last) or step(base, last)
             if not state.hits:
@@ -283,9 +285,20 @@ class Matcher:
                     flt = self.filters[index]
                     allowed = tuple(sorted(flt.allowed))
                     line = flt.line_of(glob)
+                    path = originals[position]
                     out.append(Violation(path, flt.name, glob, allowed, flt.file, line))
         out.sort(key=lambda v: (v.path, v.filter))
         return out
+
+
+def _folded(paths: Sequence[str]) -> Sequence[str]:
+    """``fold`` of every path, in one call for the whole list when no path holds a newline."""
+    if not paths:
+        return paths
+    joined = "\n".join(paths)
+    if joined.count("\n") != len(paths) - 1:
+        return [fold_name(p) for p in paths]
+    return fold_name(joined).split("\n")
 
 
 def component_regex(part: str) -> str:

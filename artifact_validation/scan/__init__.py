@@ -47,6 +47,13 @@ from artifact_validation.scan.quarantine import (
     RETRY_EVERY,
     Failure,
 )
+from artifact_validation.scan.recheck import (
+    MIN_PARALLEL,
+    check_cached,
+    check_serial,
+    share_of,
+    usable_processes,
+)
 from artifact_validation.scan.report import (
     MAX_LISTED,
     MAX_PATHS,
@@ -196,4 +203,9 @@ __all__ = [
     "summary_lines",
     "time_reserve",
     "write_site",
+    "MIN_PARALLEL",
+    "check_cached",
+    "check_serial",
+    "share_of",
+    "usable_processes",
 ]

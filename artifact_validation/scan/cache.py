@@ -15,6 +15,23 @@ from pathlib import Path
 MAX_CACHE_SEGMENTS = 64
 
 
+_ONLY_STR = {str}
+
+#: Decompressed bytes read from a segment at a time (lines are split out of each chunk).
+_CHUNK = 1 << 20
+
+
+def _split_lines(stream: gzip.GzipFile) -> Iterator[bytes]:
+    """The lines of ``stream`` (without their newline), read in large chunks."""
+    carry = b""
+    while chunk := stream.read(_CHUNK):
+        lines = (carry + chunk).split(b"\n") if carry else chunk.split(b"\n")
+        carry = lines.pop()
+        yield from lines
+    if carry:
+        yield carry
+
+
 class FileListCache:
     """File lists read from artifacts, as gzip-compressed JSON-lines segments in one directory.
 
@@ -85,7 +102,7 @@ class FileListCache:
     def _lines(self, segment: Path) -> Iterator[tuple[str, bytes]]:
         try:
             with gzip.open(segment, "rb") as gz:
-                for line in gz:
+                for line in _split_lines(gz):
                     # Keys are <subdir>/<stem>: no quote or backslash can occur in them.
                     end = line.find(b'"', 2)
                     if line.startswith(b'["') and end > 2:
@@ -108,7 +125,7 @@ class FileListCache:
                     continue
                 if not isinstance(name, str) or not isinstance(paths, list):
                     continue
-                if not all(isinstance(p, str) for p in paths):
+                if paths and {*map(type, paths)} != _ONLY_STR:
                     continue
                 wanted.discard(key)
                 yield key, name, tuple(paths)
@@ -128,7 +145,7 @@ class FileListCache:
                 for key, line in self._lines(segment):
                     if key in live and key not in seen:
                         seen.add(key)
-                        yield line if line.endswith(b"\n") else line + b"\n"
+                        yield line + b"\n"
 
         self._write_segment(kept())
         for segment in old:

@@ -34,12 +34,13 @@ from artifact_validation.channel.repodata import Artifact
 from artifact_validation.core.conda import DEFAULT_SUBDIRS
 from artifact_validation.core.errors import Cancelled, UsageError, ValidationError
 from artifact_validation.core.filelist import FileList
-from artifact_validation.filters.matcher import Matcher
+from artifact_validation.filters.matcher import Matcher, Violation
 from artifact_validation.filters.waivers import Waivers
 from artifact_validation.scan.cache import MAX_CACHE_SEGMENTS, FileListCache
 from artifact_validation.scan.keys import Shard, stem_of_key
 from artifact_validation.scan.merge import merge_states, new_invalid
 from artifact_validation.scan.quarantine import QUARANTINE_AFTER
+from artifact_validation.scan.recheck import check_cached, usable_processes
 from artifact_validation.scan.state import (
     STATE_NAME,
     InvalidEntry,
@@ -62,7 +63,10 @@ class ScanConfig:
     #: seconds from the start of the run; None for no limit
     time_limit: float | None = None
     #: artifacts read at the same time (network reads only; file lists on disk are inline)
-    jobs: int = 8
+    jobs: int = 16
+    #: processes that re-check stale builds from the file-list cache (``recheck``; one per
+    #: CPU at most, and only from ``recheck.MIN_PARALLEL`` builds on); 1: in this process
+    recheck_processes: int = 1
     #: seconds between two saves of progress
     checkpoint_seconds: float = 60.0
     #: failed reads in a row before an artifact is quarantined (``quarantine``)
@@ -179,6 +183,11 @@ class _Run:
 
     def record(self, artifact: Artifact, paths: tuple[str, ...], cache_it: bool) -> None:
         violations = self.matcher.check(artifact.name, artifact.subdir, paths)
+        if cache_it and self.cache is not None:
+            self.cache.add(artifact.key, artifact.name, paths)
+        self.record_checked(artifact, violations)
+
+    def record_checked(self, artifact: Artifact, violations: list[Violation]) -> None:
         state = self.state
         state.scanned[artifact.key] = self.fingerprint
         if violations:
@@ -188,8 +197,6 @@ class _Run:
         else:
             state.invalid.pop(artifact.key, None)
         state.cleared(artifact.file_keys)
-        if cache_it and self.cache is not None:
-            self.cache.add(artifact.key, artifact.name, paths)
         self.scanned += 1
         self.tick()
 
@@ -213,14 +220,19 @@ class _Run:
         if self.cache is None or not keys:
             return keys
         left = set(keys)
-        for key, name, paths in self.cache.entries(keys):
-            if self.out_of_time():
+        wanted = {key: units[key].subdir for key in keys}
+        processes = usable_processes(self.config.recheck_processes, len(keys))
+        checked = check_cached(
+            self.cache, self.matcher, wanted, processes, out_of_time=self.out_of_time
+        )
+        for key, name, violations in checked:
+            if processes == 1 and self.out_of_time():
                 break
             artifact = units[key]
             if name != artifact.name:
                 continue
             left.discard(key)
-            self.record(artifact, paths, cache_it=False)
+            self.record_checked(artifact, violations)
         return left
 
     def read_all(self, artifacts: list[Artifact]) -> None:

@@ -230,7 +230,8 @@ def add_scan_output_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--state",
         type=Path,
-        help=f"scan state, read and written (default: {STATE_NAME} beside --output)",
+        help=f"scan state directory, read and written (default: {STATE_NAME}/ beside --output; "
+        "a format-1 scan_state.json beside it is migrated)",
     )
     parser.add_argument(
         "--errors",

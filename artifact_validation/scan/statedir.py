@@ -55,7 +55,7 @@ STATE_DIR_FORMAT = 2
 #: The index file of a state directory.
 INDEX_NAME = "index.json"
 
-#: A subdir is split so that no part holds more keys than this (about 1.5 MB gzipped).
+#: A subdir is split so that no part holds more keys than this (about 0.8 MB gzipped).
 KEYS_PER_FILE = 100_000
 
 #: A state file larger than this is refused unread (the parts stay far below it).
@@ -83,27 +83,33 @@ def _file_subdir(key: str) -> str:
 
 def _split(state: ScanState) -> dict[tuple[str, int], ScanState]:
     """The state cut into parts: ``(subdir, part)`` -> the part's state."""
-    maps = ("scanned", "invalid", "errors", "failures", "quarantine")
-    counts: dict[str, set[str]] = {}
-    for name in maps:
-        for key in getattr(state, name):
-            counts.setdefault(_file_subdir(key), set()).add(stem_of_key(key))
-    parts = {subdir: parts_for(len(stems)) for subdir, stems in counts.items()}
-    out: dict[tuple[str, int], ScanState] = {}
-    for name in maps:
+    # Build keys are <subdir>/<stem>; file keys (errors, failures, quarantine) go with
+    # their build's stem.
+    maps = (("scanned", False), ("invalid", False), ("errors", True))
+    maps += (("failures", True), ("quarantine", True))
+    stems: dict[str, set[str]] = {}
+    placed: list[tuple[str, str, str, Any]] = []
+    for name, is_file in maps:
         for key, value in getattr(state, name).items():
             subdir = _file_subdir(key)
-            where = (subdir, shard_of(stem_of_key(key), parts[subdir]))
-            part = out.get(where)
-            if part is None:
-                part = out[where] = ScanState(state.channel, state.shard, state.complete)
-            getattr(part, name)[key] = value
+            stem = stem_of_key(key) if is_file else key.split("/", 1)[-1]
+            stems.setdefault(subdir, set()).add(stem)
+            placed.append((name, subdir, stem, (key, value)))
+    parts = {subdir: parts_for(len(found)) for subdir, found in stems.items()}
+    out: dict[tuple[str, int], ScanState] = {}
+    for name, subdir, stem, (key, value) in placed:
+        count = parts[subdir]
+        where = (subdir, shard_of(stem, count) if count > 1 else 1)
+        part = out.get(where)
+        if part is None:
+            part = out[where] = ScanState(state.channel, state.shard, state.complete)
+        getattr(part, name)[key] = value
     return out
 
 
 def _part_bytes(part: ScanState) -> bytes:
     text = json.dumps(part.to_json_doc(), sort_keys=True, separators=(",", ":"))
-    return gzip.compress(text.encode("ascii"), compresslevel=9, mtime=0)
+    return gzip.compress(text.encode("ascii"), compresslevel=6, mtime=0)
 
 
 def render_state_dir(state: ScanState) -> tuple[dict[str, bytes], str]:

@@ -661,10 +661,19 @@ def test_scan_workflow_contract() -> None:
     }
     runs = [s.get("run", "") for s in merge["steps"]]
     assert any(r.startswith("python scan.py merge shards/scan-shard-*") for r in runs)
-    commit = next(r for r in runs if "commit_back.py" in r)
-    for path in ("invalid_packages.yaml", "scan_state.json", "scan_errors.yaml", "history.jsonl"):
+    state_commit, commit = [r for r in runs if "commit_back.py" in r]
+    for path in ("invalid_packages.yaml", "scan_errors.yaml", "history.jsonl"):
         assert f"scan_data/{path}" in commit
-    assert "--token-env GITHUB_TOKEN" in commit
+    # The state lives on its own bounded branch, never in the default branch's history.
+    assert "scan_data/scan_state " not in commit and "scan_data/scan_state/" not in commit
+    assert "--branch" not in commit and "--token-env GITHUB_TOKEN" in commit
+    for part in ("--branch scan-state", "--source-ref scan-state", "--compact-after"):
+        assert part in state_commit
+    assert "--paths scan_state" in state_commit
+    state_step = next(s for s in merge["steps"] if "--branch scan-state" in s.get("run", ""))
+    assert "default_branch" in state_step["if"]
+    checkouts = [s for s in scan_job["steps"] if s.get("with", {}).get("ref") == "scan-state"]
+    assert checkouts and checkouts[0]["with"]["persist-credentials"] is False
     assert runs[-2] == "python scan.py report-new new_invalid.json"
     assert runs[-1] == "python check_waivers.py"  # after the commit: an expired waiver fails
     assert doc["jobs"]["notify-failure"]["needs"] == ["scan", "merge", "status-page"]
@@ -699,6 +708,30 @@ def test_merge_job_end_to_end_commits_to_a_bare_remote(
         tmp_path / "new.json",
     )
     assert merge.returncode == 0, merge.stderr
+    state_branch = tmp_path / "state-branch"  # as the workflow: a fresh repo the first time
+    subprocess.run(["git", "init", "-q", "-b", "scan-state", str(state_branch)], check=True)
+    git(state_branch, "remote", "add", "origin", str(remote))
+    shutil.copytree(data / "scan_state", state_branch / "scan_state")
+    for _ in range(2):
+        push_state = run_script(
+            "commit_back.py",
+            "--repo",
+            state_branch,
+            "--branch",
+            "scan-state",
+            "--source-ref",
+            "scan-state",
+            "--compact-after",
+            "1",
+            "--message",
+            "state",
+            "--paths",
+            "scan_state",
+        )
+        assert push_state.returncode == 0, push_state.stderr
+        (state_branch / "scan_state" / "extra").write_text("x")
+    assert git(remote, "rev-list", "--count", "scan-state") == "1"  # compacted
+    assert "scan_state/index.json" in git(remote, "ls-tree", "-r", "--name-only", "scan-state")
     push = run_script(
         "commit_back.py",
         "--repo",
@@ -711,6 +744,7 @@ def test_merge_job_end_to_end_commits_to_a_bare_remote(
         "scan_data/scan_errors.yaml",
     )
     assert push.returncode == 0, push.stderr
+    assert "scan_state" not in git(remote, "ls-tree", "-r", "--name-only", "main")
     shown = git(remote, "show", "main:scan_data/invalid_packages.yaml")
     assert yaml.safe_load(shown) == read_yaml(data / "invalid_packages.yaml") != {}
     env = {

@@ -85,8 +85,8 @@ def _split(state: ScanState) -> dict[tuple[str, int], ScanState]:
     """The state cut into parts: ``(subdir, part)`` -> the part's state."""
     # Build keys are <subdir>/<stem>; file keys (errors, failures, quarantine) go with
     # their build's stem.
-    maps = (("scanned", False), ("invalid", False), ("errors", True))
-    maps += (("failures", True), ("quarantine", True))
+    maps: tuple[tuple[str, bool], ...] = (("scanned", False), ("invalid", False))
+    maps += (("errors", True), ("failures", True), ("quarantine", True))
     stems: dict[str, set[str]] = {}
     placed: list[tuple[str, str, str, Any]] = []
     for name, is_file in maps:

@@ -1,9 +1,12 @@
 """Scan state and outputs: which builds were checked under which filters, verdicts, file-list cache.
 
-Three files, each written atomically, the state always first (it is the one
-source of truth; the two YAML outputs are derived from it):
+The state, then the outputs, each written atomically, the state always first
+(it is the one source of truth; the YAML outputs are derived from it):
 
-- ``scan_state.json``: ``{"format", "channel", "shard", "complete",
+- the state: a directory of parts (``statedir``), each part this document;
+  a single-file ``scan_state.json`` (format 1, the layout of earlier
+  versions) is read for migration:
+  ``{"format", "channel", "shard", "complete",
   "scanned": {<filter fingerprint>: [<subdir>/<stem>, ...]},
   "invalid": {<subdir>/<stem>: {"name", "files", "violations": {<filter>: [paths]}}},
   "errors": {<subdir>/<file>: reason},

@@ -1,8 +1,8 @@
 """What the status page shows, read from ``scan_data/`` (and ``waivers/`` if there is one).
 
 ``load_status`` reads ``invalid_packages.yaml``, ``invalid_packages_prs.yaml``,
-``scan_errors.yaml``, ``scan_state.json`` and ``history.jsonl`` (each may be
-missing; a malformed invalid-packages or PR file is a ``UsageError``) and the
+``scan_errors.yaml``, ``scan_state/index.json`` (or a format-1 ``scan_state.json``)
+and ``history.jsonl`` (each may be missing; a malformed invalid-packages or PR file is a ``UsageError``) and the
 waivers leniently; ``StatusData`` holds the counts the page renders.
 """
 

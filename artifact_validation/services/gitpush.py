@@ -3,7 +3,7 @@
 The one way a workflow writes back to this repository (the scan's
 ``scan_data/``, the generated filters, mark-broken's PR record)::
 
-    result = commit_and_push(repo_dir, ["scan_data/scan_state.json", ...], "scan: update")
+    result = commit_and_push(repo_dir, ["scan_data/invalid_packages.yaml", ...], "scan: update")
     # result.pushed, result.commit, result.branch, result.attempts
 
 Rules: only the given paths are committed, as one commit on top of the

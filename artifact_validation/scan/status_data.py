@@ -2,8 +2,8 @@
 
 ``load_status`` reads ``invalid_packages.yaml``, ``invalid_packages_prs.yaml``,
 ``scan_errors.yaml``, ``scan_state/index.json`` (or a format-1 ``scan_state.json``)
-and ``history.jsonl`` (each may be missing; a malformed invalid-packages or PR file is a ``UsageError``) and the
-waivers leniently; ``StatusData`` holds the counts the page renders.
+and ``history.jsonl`` (each may be missing; a malformed invalid-packages or PR file is
+a ``UsageError``) and the waivers leniently; ``StatusData`` holds the counts the page renders.
 """
 
 from __future__ import annotations

@@ -39,7 +39,6 @@ from artifact_validation.core.fileio import parse_json, read_bytes, write_atomic
 from artifact_validation.core.markdown import shown
 from artifact_validation.scan.keys import shard_of, stem_of_key
 from artifact_validation.scan.state import (
-    LEGACY_STATE_NAME,
     STATE_FORMAT,
     OutputPaths,
     ScanState,
@@ -208,16 +207,22 @@ def load_state_dir(directory: str | os.PathLike[str]) -> ScanState:
     return state
 
 
+def legacy_file(directory: str | os.PathLike[str]) -> Path:
+    """The format-1 file a state directory replaces: ``scan_state/`` -> ``scan_state.json``."""
+    base = Path(directory)
+    return base.with_name(base.name + ".json")
+
+
 def load_state(path: str | os.PathLike[str]) -> ScanState:
     """The state at ``path``: a state directory, a format-1 file, or (when neither exists)
-    the format-1 ``scan_state.json`` beside it (migration); else an empty state."""
+    the format-1 ``<name>.json`` beside it (migration); else an empty state."""
     base = Path(path)
     if base.is_dir():
         return load_state_dir(base)
     if os.path.lexists(base):
         return load_state_file(base)
-    legacy = base.with_name(LEGACY_STATE_NAME)
-    if legacy != base and os.path.lexists(legacy):
+    legacy = legacy_file(base)
+    if os.path.lexists(legacy):
         return load_state_file(legacy)
     return ScanState()
 
@@ -231,7 +236,7 @@ def save(state: ScanState, paths: OutputPaths) -> None:
     """
     remove_leftovers(paths)
     save_state_dir(state, paths.state)
-    legacy = paths.state.with_name(LEGACY_STATE_NAME)
-    if legacy != paths.state and legacy.is_file():
+    legacy = legacy_file(paths.state)
+    if legacy.is_file():
         legacy.unlink()
     save_outputs(state, paths)

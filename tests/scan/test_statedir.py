@@ -168,3 +168,19 @@ def test_a_killed_save_leaves_the_old_state_readable(tmp_path, monkeypatch) -> N
     assert load_state(tmp_path / "s") == new
     listed = json.loads((tmp_path / "s" / INDEX_NAME).read_text())["files"]
     assert set(listed) | {INDEX_NAME} == {p.name for p in (tmp_path / "s").iterdir()}
+
+
+def test_cli_migrates_a_format_1_state_file(tmp_path, filters) -> None:
+    """``--state old.json`` (format 1) is read, then kept as the directory ``old/``."""
+    channel = tmp_path / "channel"
+    build_standard_channel(channel)
+    ref = tmp_path / "ref"
+    assert scan(*scan_args(channel, ref, filters)).returncode == 0
+    state = load_state(ref / "scan_state")
+    legacy = tmp_path / "old.json"
+    legacy.write_text(state.to_json_text())
+    out = tmp_path / "out"
+    proc = scan(*scan_args(channel, out, filters, "--state", legacy))
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["scanned"] == 0  # everything known from the old file
+    assert not legacy.exists() and load_state(tmp_path / "old") == state

@@ -233,7 +233,8 @@ def add_scan_output_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--state",
         type=Path,
-        help=f"scan state, read and written (default: {STATE_NAME} beside --output)",
+        help=f"scan state directory, read and written (default: {STATE_NAME}/ beside --output; "
+        "a format-1 scan_state.json beside it is migrated)",
     )
     parser.add_argument(
         "--errors",
@@ -246,12 +247,18 @@ def add_scan_output_args(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _state_dir(given: Path) -> Path:
+    return given.with_suffix("") if given.suffix == ".json" else given
+
+
 def scan_output_paths(args: argparse.Namespace) -> OutputPaths:
     """Where the scan options say the state and outputs are."""
     from artifact_validation.scan.state import ERRORS_NAME, STATE_NAME, OutputPaths  # noqa: PLC0415
 
     return OutputPaths(
-        state=args.state or args.output.with_name(STATE_NAME),
+        # A format-1 ``--state NAME.json`` (earlier versions) names the directory NAME,
+        # into which that file is migrated.
+        state=_state_dir(args.state) if args.state else args.output.with_name(STATE_NAME),
         output=args.output,
         errors=args.errors or args.output.with_name(ERRORS_NAME),
     )

@@ -16,8 +16,8 @@ import os
 import sys
 from pathlib import Path
 
-from artifact_validation.core import EXIT_VALID
-from artifact_validation.services import DEFAULT_ATTEMPTS, commit_and_push
+from artifact_validation.core import EXIT_VALID, UsageError
+from artifact_validation.services import DEFAULT_ATTEMPTS, commit_and_push, compact_branch
 from cli_common import run_main
 
 
@@ -46,6 +46,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="the ref the results were computed on (default: GITHUB_REF under Actions, "
         "else the checked-out branch); pushing to another branch is refused",
     )
+    parser.add_argument(
+        "--compact-after",
+        type=int,
+        metavar="N",
+        help="after pushing, replace --branch by one orphan commit of its newest tree when it "
+        "holds more than N commits (force-with-lease; for the scan-state branch only, never "
+        "the default branch)",
+    )
     parser.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
     return parser
 
@@ -68,8 +76,22 @@ def main(argv: list[str] | None = None) -> int:
             token_env=args.token_env,
             source_ref=args.source_ref or os.environ.get("GITHUB_REF") or None,
         )
+        compacted = ""
+        if args.compact_after is not None:
+            if not args.branch:
+                raise UsageError("--compact-after needs an explicit --branch")
+            compacted = compact_branch(
+                args.repo,
+                args.branch,
+                args.compact_after,
+                f"{args.branch}: compacted ({args.message})",
+                remote=args.remote,
+                token_env=args.token_env,
+            )
+            if compacted:
+                print(f"compacted {args.branch} to {compacted[:12]}", file=sys.stderr)
         if args.json:
-            print(json.dumps(result.__dict__, sort_keys=True))
+            print(json.dumps({**result.__dict__, "compacted": compacted}, sort_keys=True))
         if result.pushed:
             print(
                 f"pushed {result.commit[:12]} to {result.branch} (attempt {result.attempts})",

@@ -191,7 +191,7 @@ def build_merge_parser() -> argparse.ArgumentParser:
     """The command line of `scan.py merge` (docs/cli.md)."""
     parser = argparse.ArgumentParser(
         prog="scan.py merge",
-        description="merge the outputs of shards 1..N (directories holding scan_state.json)",
+        description="merge the outputs of shards 1..N (directories holding scan_state/)",
     )
     parser.add_argument("outputs", nargs="+", metavar="OUT", help="a shard's output directory")
     add_scan_output_args(parser)

@@ -42,16 +42,16 @@ from artifact_validation.scan.merge import merge_states, new_invalid
 from artifact_validation.scan.quarantine import QUARANTINE_AFTER
 from artifact_validation.scan.recheck import check_cached, usable_processes
 from artifact_validation.scan.state import (
+    LEGACY_STATE_NAME,
     STATE_NAME,
     InvalidEntry,
     NewInvalid,
     OutputPaths,
     ScanState,
-    load_state,
     reason,
     remove_leftovers,
-    save,
 )
+from artifact_validation.scan.statedir import load_state, save
 
 
 @dataclass(frozen=True)
@@ -436,8 +436,8 @@ def shard_output_dir(path: str | os.PathLike[str]) -> Path:
         directory = given.parent
     else:
         raise UsageError(f"{given}: no such shard output (a directory or a file in it)")
-    if not (directory / STATE_NAME).is_file():
-        raise UsageError(f"{directory}: has no {STATE_NAME}; is it a scan output directory?")
+    if not ((directory / STATE_NAME).is_dir() or (directory / LEGACY_STATE_NAME).is_file()):
+        raise UsageError(f"{directory}: has no {STATE_NAME}/; is it a scan output directory?")
     return directory
 
 

@@ -1,9 +1,12 @@
 """Scan state and outputs: which builds were checked under which filters, verdicts, file-list cache.
 
-Three files, each written atomically, the state always first (it is the one
-source of truth; the two YAML outputs are derived from it):
+The state, then the outputs, each written atomically, the state always first
+(it is the one source of truth; the YAML outputs are derived from it):
 
-- ``scan_state.json``: ``{"format", "channel", "shard", "complete",
+- the state: a directory of parts (``statedir``), each part this document;
+  a single-file ``scan_state.json`` (format 1, the layout of earlier
+  versions) is read for migration:
+  ``{"format", "channel", "shard", "complete",
   "scanned": {<filter fingerprint>: [<subdir>/<stem>, ...]},
   "invalid": {<subdir>/<stem>: {"name", "files", "violations": {<filter>: [paths]}}},
   "errors": {<subdir>/<file>: reason},
@@ -46,8 +49,10 @@ from artifact_validation.scan.quarantine import RETRY_EVERY, Failure
 #: Version of the state file layout; a state of another format is refused, not guessed at.
 STATE_FORMAT = 1
 
-#: File names of a scan's outputs inside an output directory (``scan.py merge`` reads them).
-STATE_NAME = "scan_state.json"
+#: File names of a scan's outputs inside an output directory (``scan.py merge`` reads them):
+#: the state directory (``statedir``), and the format-1 state file it replaced (migrated).
+STATE_NAME = "scan_state"
+LEGACY_STATE_NAME = "scan_state.json"
 OUTPUT_NAME = "invalid_packages.yaml"
 ERRORS_NAME = "scan_errors.yaml"
 QUARANTINE_NAME = "scan_quarantine.yaml"
@@ -244,6 +249,11 @@ class ScanState:
 
     def to_json_text(self) -> str:
         """The state file's text: deterministic, one key per line (small git diffs)."""
+        # ASCII: a path from a hostile archive may hold a lone surrogate, which UTF-8 cannot.
+        return json.dumps(self.to_json_doc(), indent=1, sort_keys=True) + "\n"
+
+    def to_json_doc(self) -> dict[str, Any]:
+        """The format-1 document (also the body of each shard file of a state directory)."""
         scanned: dict[str, list[str]] = {}
         for key, fingerprint in self.scanned.items():
             scanned.setdefault(fingerprint, []).append(key)
@@ -258,8 +268,7 @@ class ScanState:
             "failures": {k: f.to_json() for k, f in self.failures.items()},
             "quarantine": {k: f.to_json() for k, f in self.quarantine.items()},
         }
-        # ASCII: a path from a hostile archive may hold a lone surrogate, which UTF-8 cannot.
-        return json.dumps(doc, indent=1, sort_keys=True) + "\n"
+        return doc
 
     def output_doc(self) -> dict[str, dict[str, dict[str, list[str]]]]:
         """The ``invalid_packages.yaml`` mapping: ``{name: {"<subdir>/<file>": {filter: paths}}}``.
@@ -343,8 +352,9 @@ def _parse_entry(entry: Any, where: str, key: str) -> InvalidEntry:
     return InvalidEntry(entry["name"], tuple(sorted(files)), tuple(pairs))
 
 
-def load_state(path: str | os.PathLike[str]) -> ScanState:
-    """Read a state file; a missing file is an empty state, a malformed one a ``UsageError``."""
+def load_state_file(path: str | os.PathLike[str]) -> ScanState:
+    """Read a format-1 state file; a missing file is an empty state, a malformed one a
+    ``UsageError`` (``statedir.load_state`` reads the state directory, and this for migration)."""
     if not os.path.lexists(path):
         return ScanState()
     where = os.fspath(path)
@@ -397,18 +407,14 @@ class OutputPaths:
 
 def remove_leftovers(paths: OutputPaths) -> None:
     """Delete temporary files a killed run left beside the state and outputs (never read)."""
-    for target in (paths.state, paths.output, paths.errors, paths.quarantine):
+    for target in (paths.output, paths.errors, paths.quarantine):
         for leftover in target.parent.glob(f".{target.name}.*.tmp"):
             leftover.unlink(missing_ok=True)
 
 
-def save(state: ScanState, paths: OutputPaths) -> None:
-    """Write the state, then the outputs derived from it, each atomically.
-
-    Killed between two writes, the state is new and an output old: the next
-    run derives the outputs from the state again, so nothing is lost.
-    """
-    write_atomic(paths.state, state.to_json_text())
+def save_outputs(state: ScanState, paths: OutputPaths) -> None:
+    """Write the outputs derived from the state, each atomically (``statedir.save`` writes
+    the state first, then calls this)."""
     write_atomic(paths.output, render_output(state))
     write_atomic(paths.errors, render_errors(state))
     write_atomic(paths.quarantine, render_quarantine(state))

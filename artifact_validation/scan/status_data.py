@@ -1,9 +1,9 @@
 """What the status page shows, read from ``scan_data/`` (and ``waivers/`` if there is one).
 
 ``load_status`` reads ``invalid_packages.yaml``, ``invalid_packages_prs.yaml``,
-``scan_errors.yaml``, ``scan_state.json`` and ``history.jsonl`` (each may be
-missing; a malformed invalid-packages or PR file is a ``UsageError``) and the
-waivers leniently; ``StatusData`` holds the counts the page renders.
+``scan_errors.yaml``, ``scan_state/index.json`` (or a format-1 ``scan_state.json``)
+and ``history.jsonl`` (each may be missing; a malformed invalid-packages or PR file is
+a ``UsageError``) and the waivers leniently; ``StatusData`` holds the counts the page renders.
 """
 
 from __future__ import annotations
@@ -20,7 +20,12 @@ from artifact_validation.core.errors import UsageError
 from artifact_validation.core.fileio import read_yaml
 from artifact_validation.scan.admin_requests import load_invalid, load_recorded
 from artifact_validation.scan.history import HISTORY_NAME, HistoryPoint, load_history
-from artifact_validation.scan.state import ERRORS_NAME, OUTPUT_NAME, STATE_NAME
+from artifact_validation.scan.state import (
+    ERRORS_NAME,
+    LEGACY_STATE_NAME,
+    OUTPUT_NAME,
+    STATE_NAME,
+)
 
 #: The mark-broken PR records inside ``scan_data/``.
 PRS_NAME = "invalid_packages_prs.yaml"
@@ -244,7 +249,9 @@ def load_status(
     if errors_path.exists():
         errors = read_yaml(errors_path, UsageError, "scan errors")
         data.errors = len(errors) if isinstance(errors, dict) else 0
-    data.complete, data.channel_url = _state_summary(root / STATE_NAME)
+    index = root / STATE_NAME / "index.json"
+    state = index if index.is_file() else root / LEGACY_STATE_NAME
+    data.complete, data.channel_url = _state_summary(state)
     data.history, data.history_skipped = load_history(root / HISTORY_NAME)
     if waivers_dir is not None and Path(waivers_dir).is_dir():
         data.waivers_present = True

@@ -108,6 +108,9 @@ if TYPE_CHECKING:
         commit_and_push as commit_and_push,
     )
     from artifact_validation.services.gitpush import (
+        compact_branch as compact_branch,
+    )
+    from artifact_validation.services.gitpush import (
         current_branch as current_branch,
     )
     from artifact_validation.services.gitpush import (
@@ -239,6 +242,7 @@ _EXPORTS = {
     "check_branch": "github",
     "check_source_ref": "gitpush",
     "commit_and_push": "gitpush",
+    "compact_branch": "gitpush",
     "current_branch": "gitpush",
     "default_branch": "gitpush",
     "download_policy": "retry",
@@ -303,6 +307,7 @@ __all__ = [
     "check_branch",
     "check_source_ref",
     "commit_and_push",
+    "compact_branch",
     "current_branch",
     "default_branch",
     "download_policy",

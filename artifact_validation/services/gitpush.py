@@ -3,7 +3,7 @@
 The one way a workflow writes back to this repository (the scan's
 ``scan_data/``, the generated filters, mark-broken's PR record)::
 
-    result = commit_and_push(repo_dir, ["scan_data/scan_state.json", ...], "scan: update")
+    result = commit_and_push(repo_dir, ["scan_data/invalid_packages.yaml", ...], "scan: update")
     # result.pushed, result.commit, result.branch, result.attempts
 
 Rules: only the given paths are committed, as one commit on top of the
@@ -195,6 +195,14 @@ def commit_and_push(
 
     upstream = ""
     for attempt in range(1, attempts + 1):
+        if not git.out("ls-remote", "--heads", remote, f"refs/heads/{branch}"):
+            # A branch that does not exist yet (the first scan-state commit): created by a
+            # plain push, which fails if someone created it meanwhile.
+            head = git.out("rev-parse", "HEAD")
+            proc = git.run("push", "--porcelain", remote, f"HEAD:refs/heads/{branch}", check=False)
+            if proc.returncode == 0:
+                return PushResult(True, head, branch, attempt)
+            raise PushError(f"creating {branch} on {remote} was refused: {_tail(proc)}")
         git.run("fetch", "--quiet", "--no-tags", remote, f"refs/heads/{branch}")
         upstream = git.out("rev-parse", "--verify", "FETCH_HEAD^{commit}")
         if git.out("rev-parse", "HEAD~1") != upstream:
@@ -224,3 +232,50 @@ def commit_and_push(
         f"{branch} on {remote} kept moving: not pushed after {attempts} attempts; "
         "the commit is kept locally, re-run to try again"
     )
+
+
+def compact_branch(
+    repo: str | os.PathLike[str],
+    branch: str,
+    max_commits: int,
+    message: str,
+    *,
+    remote: str = "origin",
+    token_env: str | None = None,
+) -> str:
+    """Replace ``branch`` on ``remote`` by one orphan commit of its newest tree once it holds
+    more than ``max_commits`` commits; return the new commit ("" when not needed).
+
+    For a branch of machine state (``scan-state``) whose history nobody reads:
+    its size stays bounded. The push is ``--force-with-lease`` on the commit
+    just read, so a commit pushed meanwhile is never lost (the push fails:
+    ``PushError``, and the next run compacts). The remote's default branch
+    is refused (``UsageError``): its history is never rewritten.
+    """
+    if max_commits < 1:
+        raise UsageError("max_commits must be at least 1")
+    git = _Git(Path(repo), token_env)
+    if git.run("check-ref-format", f"refs/heads/{branch}", check=False).returncode != 0:
+        raise UsageError(f"branch {branch!r} is not a valid branch name")
+    if branch == default_branch(git, remote):
+        raise UsageError(f"refusing to rewrite {branch!r}: it is the default branch of {remote}")
+    ref = f"refs/heads/{branch}"
+    git.run("fetch", "--quiet", "--no-tags", f"--depth={max_commits + 1}", remote, ref)
+    tip = git.out("rev-parse", "--verify", "FETCH_HEAD^{commit}")
+    if int(git.out("rev-list", "--count", tip)) <= max_commits:
+        return ""
+    identity = []
+    if not git.run("config", "user.email", check=False).stdout.strip():
+        identity = ["-c", f"user.name={BOT_NAME}", "-c", f"user.email={BOT_EMAIL}"]
+    fresh = git.out(*identity, "commit-tree", f"{tip}^{{tree}}", "-m", message)
+    proc = git.run(
+        "push",
+        "--porcelain",
+        f"--force-with-lease={ref}:{tip}",
+        remote,
+        f"{fresh}:{ref}",
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise PushError(f"compacting {branch} on {remote} was refused: {_tail(proc)}")
+    return fresh

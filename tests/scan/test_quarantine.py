@@ -72,7 +72,7 @@ def test_third_failure_quarantines_and_the_scan_is_clean(channel, filters, tmp_p
     assert yaml.safe_load((out / "scan_errors.yaml").read_text()) == {}
     again = scan_at(channel, filters, out, T0 + timedelta(days=3))
     assert again.new_quarantined == () and again.scanned == 0  # not retried before the week
-    assert load_state(out / "scan_state.json").quarantine[BROKEN].attempts == 3
+    assert load_state(out / "scan_state").quarantine[BROKEN].attempts == 3
 
 
 def test_weekly_retry_counts_and_a_fixed_artifact_leaves(channel, filters, tmp_path) -> None:
@@ -83,12 +83,12 @@ def test_weekly_retry_counts_and_a_fixed_artifact_leaves(channel, filters, tmp_p
     week = T0 + timedelta(days=10)
     retried = scan_at(channel, filters, out, week)
     assert retried.scanned == 0 and retried.errors == 0 and retried.new_quarantined == ()
-    held = load_state(out / "scan_state.json").quarantine[BROKEN]
+    held = load_state(out / "scan_state").quarantine[BROKEN]
     assert held.attempts == 4 and held.retry_after == "2026-11-18T12:00:00Z"
     build_package(channel / "linux-64", "broken", {"include/openssl/ssl.h": b"x"})
     write_repodata(channel / "linux-64")
     fixed = scan_at(channel, filters, out, T0 + timedelta(days=20))
-    state = load_state(out / "scan_state.json")
+    state = load_state(out / "scan_state")
     assert fixed.quarantined == 0 and not state.quarantine and not state.failures
     assert fixed.invalid == 1  # read at last, and found clobbering
 
@@ -108,7 +108,7 @@ def test_a_success_in_between_restarts_the_count(channel, filters, tmp_path) -> 
         (filters / f"extra{day}.yaml").write_text(f"files: [bin/x{day}]\nallowed: [x]\n")
         summary = scan_at(channel, filters, out, T0 + timedelta(days=day))
         assert summary.quarantined == 0 and summary.errors == 1
-    assert load_state(out / "scan_state.json").failures[BROKEN].attempts == 2
+    assert load_state(out / "scan_state").failures[BROKEN].attempts == 2
 
 
 def test_cli_exits_3_twice_then_0_and_says_so_once(channel, filters, tmp_path) -> None:
@@ -133,7 +133,8 @@ def test_malformed_quarantine_entry_is_refused(channel, filters, tmp_path) -> No
     """A state whose quarantine entry is not a failure record is a usage error, not a guess."""
     out = tmp_path / "out"
     scan_at(channel, filters, out, T0)
-    path = out / "scan_state.json"
+    path = tmp_path / "scan_state.json"  # a format-1 file: read for migration, as strictly
+    path.write_text(load_state(out / "scan_state").to_json_text())
     path.write_text(path.read_text().replace('"quarantine": {}', '"quarantine": {"x/y": 1}'))
     with pytest.raises(UsageError, match="quarantine"):
         load_state(path)

@@ -157,7 +157,7 @@ def test_scan_writes_sorted_outputs_and_summary(standard: Path, tmp_path: Path, 
     text = (out / "invalid_packages.yaml").read_text()
     assert text.index("clob:") < text.index("pyclob:")
     assert read_yaml(out / "scan_errors.yaml") == {}
-    state = load_state(out / "scan_state.json")
+    state = load_state(out / "scan_state")
     assert state.complete and state.channel == str(standard)
     assert "linux-64/gone-1.0-0" not in state.scanned  # removed in repodata
     assert "new invalid: linux-64/clob-1.0-0.conda (openssl)" in proc.stderr
@@ -210,7 +210,7 @@ def test_removed_and_vanished_artifacts_leave_the_output(
     proc = scan(*scan_args(channel, out, filters))
     assert json.loads(proc.stdout)["invalid"] == 0
     assert read_yaml(out / "invalid_packages.yaml") == {}
-    assert "linux-64/clob-1.0-0" not in load_state(out / "scan_state.json").scanned
+    assert "linux-64/clob-1.0-0" not in load_state(out / "scan_state").scanned
 
 
 def test_errors_are_recorded_never_clean_and_retried(
@@ -234,7 +234,7 @@ def test_errors_are_recorded_never_clean_and_retried(
         assert set(errors) == {"linux-64/clob-1.0-0.conda", "linux-64/../../evil-1-0.tar.bz2"}
         assert "503" in errors["linux-64/clob-1.0-0.conda"]
         assert "clob" not in read_yaml(out / "invalid_packages.yaml")
-        assert "linux-64/clob-1.0-0" not in load_state(out / "scan_state.json").scanned
+        assert "linux-64/clob-1.0-0" not in load_state(out / "scan_state").scanned
 
         retry = scan(*scan_args(server.url, out, filters))
     doc = json.loads(retry.stdout)
@@ -289,7 +289,7 @@ def test_time_limit_stops_cleanly_and_the_next_run_resumes(
     out = tmp_path / "out"
     partial = run_lib(channel, out, filters, clock=StepClock(), jobs=1, time_limit=100.0)
     assert not partial.complete and 0 < partial.scanned < 60
-    assert load_state(out / "scan_state.json").complete is False
+    assert load_state(out / "scan_state").complete is False
     resumed = run_lib(channel, out, filters, jobs=1)
     assert resumed.complete and resumed.scanned == 60 - partial.scanned
     assert resumed.skipped_known == partial.scanned
@@ -305,7 +305,7 @@ def test_time_limit_zero_via_cli_exits_0_incomplete(standard, tmp_path, filters)
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(proc.stdout)
     assert doc["complete"] is False and doc["scanned"] == 0
-    assert (out / "scan_state.json").is_file()
+    assert (out / "scan_state" / "index.json").is_file()
 
 
 def test_sigkill_at_any_moment_then_rerun_equals_one_run(
@@ -326,7 +326,7 @@ def test_sigkill_at_any_moment_then_rerun_equals_one_run(
             cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=clean_env()
         )
         deadline = time.monotonic() + 30
-        while not (out / "scan_state.json").exists() and proc.poll() is None:
+        while not (out / "scan_state" / "index.json").exists() and proc.poll() is None:
             assert time.monotonic() < deadline
             time.sleep(0.005)
         time.sleep(rng.uniform(0.0, 0.3))
@@ -334,7 +334,7 @@ def test_sigkill_at_any_moment_then_rerun_equals_one_run(
             break
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-        if not load_state(out / "scan_state.json").complete:
+        if not load_state(out / "scan_state").complete:
             kills_mid_run += 1
     assert kills_mid_run >= 1
     final = scan(*args)
@@ -342,7 +342,7 @@ def test_sigkill_at_any_moment_then_rerun_equals_one_run(
     assert json.loads(final.stdout)["complete"] is True
     for name in ("invalid_packages.yaml", "scan_errors.yaml"):
         assert (out / name).read_text() == (ref / name).read_text(), name
-    got, want = load_state(out / "scan_state.json"), load_state(ref / "scan_state.json")
+    got, want = load_state(out / "scan_state"), load_state(ref / "scan_state")
     assert (got.scanned, got.invalid, got.errors) == (want.scanned, want.invalid, want.errors)
     assert not list(out.rglob("*.tmp")), "a re-run removes what killed runs left half-written"
 
@@ -362,7 +362,7 @@ def test_shards_then_merge_equal_one_full_run(
         proc = scan(*scan_args(channel, tmp_path / f"s{i}", filters, "--shard", f"{i}/3"))
         assert proc.returncode == 0, proc.stderr
         scanned += json.loads(proc.stdout)["scanned"]
-        assert load_state(tmp_path / f"s{i}" / "scan_state.json").shard == Shard(i, 3)
+        assert load_state(tmp_path / f"s{i}" / "scan_state").shard == Shard(i, 3)
     assert scanned == 90
     merged = tmp_path / "merged"
     proc = scan(
@@ -379,8 +379,10 @@ def test_shards_then_merge_equal_one_full_run(
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(proc.stdout)
     assert doc["shards"] == 3 and doc["complete"] is True and doc["scanned"] == 90
-    for name in ("invalid_packages.yaml", "scan_errors.yaml", "scan_state.json"):
+    for name in ("invalid_packages.yaml", "scan_errors.yaml", "scan_state/index.json"):
         assert (merged / name).read_text() == (full / name).read_text(), name
+    got = sorted(p.name for p in (merged / "scan_state").iterdir())
+    assert got == sorted(p.name for p in (full / "scan_state").iterdir())
     assert len(json.loads((tmp_path / "new.json").read_text())) == doc["new_invalid"] > 0
 
 
@@ -659,10 +661,19 @@ def test_scan_workflow_contract() -> None:
     }
     runs = [s.get("run", "") for s in merge["steps"]]
     assert any(r.startswith("python scan.py merge shards/scan-shard-*") for r in runs)
-    commit = next(r for r in runs if "commit_back.py" in r)
-    for path in ("invalid_packages.yaml", "scan_state.json", "scan_errors.yaml", "history.jsonl"):
+    state_commit, commit = [r for r in runs if "commit_back.py" in r]
+    for path in ("invalid_packages.yaml", "scan_errors.yaml", "history.jsonl"):
         assert f"scan_data/{path}" in commit
-    assert "--token-env GITHUB_TOKEN" in commit
+    # The state lives on its own bounded branch, never in the default branch's history.
+    assert "scan_data/scan_state " not in commit and "scan_data/scan_state/" not in commit
+    assert "--branch" not in commit and "--token-env GITHUB_TOKEN" in commit
+    for part in ("--branch scan-state", "--source-ref scan-state", "--compact-after"):
+        assert part in state_commit
+    assert "--paths scan_state" in state_commit
+    state_step = next(s for s in merge["steps"] if "--branch scan-state" in s.get("run", ""))
+    assert "default_branch" in state_step["if"]
+    checkouts = [s for s in scan_job["steps"] if s.get("with", {}).get("ref") == "scan-state"]
+    assert checkouts and checkouts[0]["with"]["persist-credentials"] is False
     assert runs[-2] == "python scan.py report-new new_invalid.json"
     assert runs[-1] == "python check_waivers.py"  # after the commit: an expired waiver fails
     assert doc["jobs"]["notify-failure"]["needs"] == ["scan", "merge", "status-page"]
@@ -697,6 +708,30 @@ def test_merge_job_end_to_end_commits_to_a_bare_remote(
         tmp_path / "new.json",
     )
     assert merge.returncode == 0, merge.stderr
+    state_branch = tmp_path / "state-branch"  # as the workflow: a fresh repo the first time
+    subprocess.run(["git", "init", "-q", "-b", "scan-state", str(state_branch)], check=True)
+    git(state_branch, "remote", "add", "origin", str(remote))
+    shutil.copytree(data / "scan_state", state_branch / "scan_state")
+    for _ in range(2):
+        push_state = run_script(
+            "commit_back.py",
+            "--repo",
+            state_branch,
+            "--branch",
+            "scan-state",
+            "--source-ref",
+            "scan-state",
+            "--compact-after",
+            "1",
+            "--message",
+            "state",
+            "--paths",
+            "scan_state",
+        )
+        assert push_state.returncode == 0, push_state.stderr
+        (state_branch / "scan_state" / "extra").write_text("x")
+    assert git(remote, "rev-list", "--count", "scan-state") == "1"  # compacted
+    assert "scan_state/index.json" in git(remote, "ls-tree", "-r", "--name-only", "scan-state")
     push = run_script(
         "commit_back.py",
         "--repo",
@@ -709,6 +744,7 @@ def test_merge_job_end_to_end_commits_to_a_bare_remote(
         "scan_data/scan_errors.yaml",
     )
     assert push.returncode == 0, push.stderr
+    assert "scan_state" not in git(remote, "ls-tree", "-r", "--name-only", "main")
     shown = git(remote, "show", "main:scan_data/invalid_packages.yaml")
     assert yaml.safe_load(shown) == read_yaml(data / "invalid_packages.yaml") != {}
     env = {

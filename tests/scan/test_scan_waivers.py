@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from artifact_validation.scan import load_state
 from tests.scan.test_scan import OPENSSL, scan, scan_args
 from tests.support.channels import build_standard_channel
 
@@ -53,8 +54,8 @@ def test_waived_build_is_not_listed_but_stays_in_the_state(
     assert (doc["invalid"], doc["new_invalid"]) == (0, 0)
     assert "waived: 2 file(s)" in proc.stderr
     assert yaml.safe_load((out / "invalid_packages.yaml").read_text()) == {}
-    state = json.loads((out / "scan_state.json").read_text())
-    assert "linux-64/clob-1.0-0" in state["invalid"]  # raw verdicts: an expiry needs no re-read
+    state = load_state(out / "scan_state")
+    assert "linux-64/clob-1.0-0" in state.invalid  # raw verdicts: an expiry needs no re-read
 
     # A waiver for another package waives nothing.
     other = tmp_path / "other"

@@ -238,7 +238,7 @@ def test_scan_workflow_records_history_and_deploys_the_page() -> None:
     merge, page = doc["jobs"]["merge"], doc["jobs"]["status-page"]
     runs = " ".join(s.get("run", "") for s in merge["steps"])
     assert "--history scan_data/history.jsonl" in runs
-    commit = next(s["run"] for s in merge["steps"] if "commit_back.py" in s.get("run", ""))
+    commit = next(s["run"] for s in merge["steps"] if s.get("name") == "Commit scan_data back")
     assert "scan_data/history.jsonl" in commit
     assert page["needs"] == "merge"
     assert page["permissions"] == {"contents": "read", "pages": "write", "id-token": "write"}

@@ -238,3 +238,81 @@ def test_cli_refuses_a_non_default_github_ref(repos: dict[str, Path]) -> None:
     assert remote_log(repos["remote"]) == ["initial"]
     proc = run_script("commit_back.py", *args, env={"GITHUB_REF": "refs/heads/main"})
     assert proc.returncode == 0, proc.stderr
+
+
+def test_compact_branch_keeps_the_newest_tree_and_bounds_the_history(tmp_path: Path) -> None:
+    """A state branch past N commits becomes one orphan commit of its newest tree; main is
+    never rewritten, and a branch under the bound is left alone."""
+    from artifact_validation.services import compact_branch
+
+    remote = bare_remote(tmp_path / "remote.git")
+    seed = clone(remote, tmp_path / "seed")
+    (seed / "README.md").write_text("main\n")
+    git(seed, "add", ".")
+    git(seed, "commit", "-qm", "main")
+    git(seed, "push", "-q", "origin", "HEAD:main")
+    git(seed, "checkout", "-q", "--orphan", "scan-state")
+    git(seed, "rm", "-rfq", ".")
+    for i in range(7):
+        (seed / "scan_state").mkdir(exist_ok=True)
+        (seed / "scan_state" / "index.json").write_text(f"{i}\n")
+        git(seed, "add", "scan_state")
+        git(seed, "commit", "-qm", f"state {i}")
+        git(seed, "push", "-q", "origin", "HEAD:scan-state")
+        got = compact_branch(seed, "scan-state", 5, "scan-state: compacted")
+        assert (got != "") == (i == 5), i  # 6 commits > 5: compacted once
+        count = int(git(remote, "rev-list", "--count", "scan-state"))
+        assert count <= 5 + 1 and count == ({5: 1, 6: 2}.get(i, i + 1))
+        git(seed, "fetch", "-q", "origin", "scan-state")
+        git(seed, "reset", "-q", "--hard", "FETCH_HEAD")
+    assert git(remote, "show", "scan-state:scan_state/index.json") == "6"
+    assert git(remote, "log", "--format=%s", "main") == "main"
+    with pytest.raises(UsageError, match="default branch"):
+        compact_branch(seed, "main", 1, "no")
+
+
+def test_compact_branch_never_loses_a_concurrent_commit(tmp_path: Path) -> None:
+    """The force push is leased on the tip just read: a commit pushed meanwhile fails it."""
+    from artifact_validation.services import compact_branch
+
+    remote = bare_remote(tmp_path / "remote.git")
+    seed = clone(remote, tmp_path / "seed")
+    (seed / "a").write_text("a\n")
+    git(seed, "add", ".")
+    git(seed, "commit", "-qm", "main")
+    git(seed, "push", "-q", "origin", "HEAD:main", "HEAD:scan-state")
+    for i in range(3):
+        git(seed, "commit", "-q", "--allow-empty", "-m", f"s{i}")
+    git(seed, "push", "-q", "origin", "HEAD:scan-state")
+    hook = seed / ".git" / "hooks" / "pre-push"
+    other = clone(remote, tmp_path / "other")
+    hook.write_text(
+        "#!/bin/sh\n"
+        f"unset {' '.join(GIT_ENV_DROP)}\n"
+        f'cd "{other}" && git fetch -q origin scan-state && git checkout -q FETCH_HEAD && '
+        "git commit -q --allow-empty -m late && git push -q origin HEAD:scan-state\n"
+    )
+    hook.chmod(0o755)
+    with pytest.raises(PushError, match="compacting"):
+        compact_branch(seed, "scan-state", 2, "compacted")
+    assert git(remote, "log", "-1", "--format=%s", "scan-state") == "late"
+
+
+def test_commit_and_push_creates_a_missing_branch(tmp_path: Path) -> None:
+    """The first state commit creates its branch (an orphan, from a fresh repository)."""
+    remote = bare_remote(tmp_path / "remote.git")
+    seed = clone(remote, tmp_path / "seed")
+    (seed / "a").write_text("a\n")
+    git(seed, "add", ".")
+    git(seed, "commit", "-qm", "main")
+    git(seed, "push", "-q", "origin", "HEAD:main")
+    state = tmp_path / "state"
+    subprocess.run(["git", "init", "-q", "-b", "scan-state", str(state)], check=True)
+    git(state, "remote", "add", "origin", str(remote))
+    (state / "scan_state").mkdir()
+    (state / "scan_state" / "index.json").write_text("{}\n")
+    result = commit_and_push(state, ["scan_state"], "state", branch="scan-state")
+    assert result.pushed and git(remote, "show", "scan-state:scan_state/index.json") == "{}"
+    (state / "scan_state" / "index.json").write_text("{1}\n")
+    assert commit_and_push(state, ["scan_state"], "state 2", branch="scan-state").pushed
+    assert git(remote, "rev-list", "--count", "scan-state") == "2"

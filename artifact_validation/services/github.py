@@ -27,7 +27,7 @@ import functools
 import re
 import ssl
 import urllib.error
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -172,21 +172,26 @@ class GitHub:
 
         return with_retries(attempt, self.retry, what)
 
+    def pages(self, what: str, path: str, query: Mapping[str, Any]) -> Iterator[list[Any]]:
+        """GET ``path`` page by page (100 a page, at most ``MAX_ISSUE_PAGES``), each a list;
+        an answer that is not a list is an ``HttpStatusError``."""
+        for page in range(1, MAX_ISSUE_PAGES + 1):
+            items = self.request(what, "GET", path, query={**query, "per_page": 100, "page": page})
+            if not isinstance(items, list):
+                raise HttpStatusError(f"{what}: unexpected answer", 200)
+            yield items
+            if len(items) < 100:
+                return
+
     # --- issues -----------------------------------------------------------------------------
 
     def find_open_issue(self, repo: str, title: str) -> int | None:
         """The number of the oldest open issue (not PR) titled exactly ``title``, or None."""
         owner, name = split_repo(repo)
         found: list[int] = []
-        for page in range(1, MAX_ISSUE_PAGES + 1):
-            items = self.request(
-                f"listing open issues of {repo}",
-                "GET",
-                f"/repos/{owner}/{name}/issues",
-                query={"state": "open", "per_page": 100, "page": page},
-            )
-            if not isinstance(items, list):
-                raise HttpStatusError(f"listing open issues of {repo}: unexpected answer", 200)
+        for items in self.pages(
+            f"listing open issues of {repo}", f"/repos/{owner}/{name}/issues", {"state": "open"}
+        ):
             found += [
                 int(item["number"])
                 for item in items
@@ -195,26 +200,16 @@ class GitHub:
                 and "pull_request" not in item
                 and isinstance(item.get("number"), int)
             ]
-            if len(items) < 100:
-                break
         return min(found) if found else None
 
     def issues(self, repo: str, state: str = "all") -> list[Issue]:
         """Every issue (not pull request) of ``repo`` in ``state``, newest first."""
         owner, name = split_repo(repo)
         found: list[Issue] = []
-        for page in range(1, MAX_ISSUE_PAGES + 1):
-            items = self.request(
-                f"listing issues of {repo}",
-                "GET",
-                f"/repos/{owner}/{name}/issues",
-                query={"state": state, "per_page": 100, "page": page},
-            )
-            if not isinstance(items, list):
-                raise HttpStatusError(f"listing issues of {repo}: unexpected answer", 200)
+        for items in self.pages(
+            f"listing issues of {repo}", f"/repos/{owner}/{name}/issues", {"state": state}
+        ):
             found += [_issue(item) for item in items if _is_issue(item)]
-            if len(items) < 100:
-                break
         return found
 
     def find_issues(self, repo: str, title: str, authors: Iterable[str]) -> list[Issue]:

@@ -14,7 +14,6 @@ from typing import Any
 
 from artifact_validation.core.errors import HttpStatusError
 from artifact_validation.services.github import (
-    MAX_ISSUE_PAGES,
     GitHub,
     check_branch,
     number_of,
@@ -87,24 +86,11 @@ class PullRequests:
         """Pull requests of ``repo`` from ``head`` (``owner:branch``), as records."""
         owner, name = split_repo(repo)
         head_owner, _, branch = head.partition(":")
-        query: dict[str, Any] = {
-            "state": state,
-            "per_page": 100,
-            "head": f"{head_owner}:{check_branch(branch)}",
-        }
+        query = {"state": state, "head": f"{head_owner}:{check_branch(branch)}"}
         out: list[dict[str, Any]] = []
-        for page in range(1, MAX_ISSUE_PAGES + 1):
-            items = self.gh.request(
-                f"listing pull requests of {repo}",
-                "GET",
-                f"/repos/{owner}/{name}/pulls",
-                query={**query, "page": page},
-            )
-            if not isinstance(items, list):
-                raise HttpStatusError(f"listing pull requests of {repo}: unexpected answer", 200)
-            out += [pull_record(p, f"listing pull requests of {repo}") for p in items]
-            if len(items) < 100:
-                break
+        what = f"listing pull requests of {repo}"
+        for items in self.gh.pages(what, f"/repos/{owner}/{name}/pulls", query):
+            out += [pull_record(p, what) for p in items]
         return out
 
     def find_pull(self, repo: str, head: str) -> dict[str, Any] | None:

@@ -41,17 +41,21 @@ class JsonApi:
 
     def raw(self, method: str, url: str, what: str, *, token: str = "") -> bytes:
         """One call; the answer's bytes as sent."""
+        return bytes(self._send(method, url, what, token, None).content)
+
+    def _send(self, method: str, url: str, what: str, token: str, body: Any) -> Any:
+        """``send`` with this client's session, retries, timeout and token."""
         headers = {"Authorization": f"token {token}"} if token else {}
-        response = send(
+        return send(
             self.session,
             method,
             url,
             what=what,
             policy=self.retry,
             headers=headers,
+            json=body,
             timeout=self.timeout,
         )
-        return bytes(response.content)
 
     def call(
         self,
@@ -68,17 +72,7 @@ class JsonApi:
         ``token`` goes in ``Authorization: token ...``. A body that is not JSON
         is None, or an ``ApiError`` with ``strict``.
         """
-        headers = {"Authorization": f"token {token}"} if token else {}
-        response = send(
-            self.session,
-            method,
-            url,
-            what=what,
-            policy=self.retry,
-            headers=headers,
-            json=body,
-            timeout=self.timeout,
-        )
+        response = self._send(method, url, what, token, body)
         try:
             return response.json() if response.content else None
         except ValueError as exc:

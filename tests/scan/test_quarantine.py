@@ -37,14 +37,6 @@ def channel(tmp_path: Path) -> Path:
     return root
 
 
-@pytest.fixture
-def filters(tmp_path: Path) -> Path:
-    directory = tmp_path / "filters"
-    directory.mkdir()
-    (directory / "openssl.yaml").write_text("files: [include/openssl]\nallowed: [openssl]\n")
-    return directory
-
-
 def scan_at(channel: Path, filters: Path, out: Path, now: datetime, after: int = 3):
     loaded = load_filters([filters])
     return run_scan(

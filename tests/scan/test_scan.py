@@ -31,14 +31,14 @@ from artifact_validation.scan import (
     run_scan,
     shard_of,
 )
+from tests.scan.conftest import OPENSSL
 from tests.support.builders import Entry, build_package, metadata_entries, write_conda
-from tests.support.channels import build_standard_channel, write_repodata
+from tests.support.channels import write_repodata
 from tests.support.cli import clean_env, run_script
 from tests.support.git import bare_remote, clone, git
 from tests.support.paths import ROOT
 from tests.support.servers import LocalServer, Reply
 
-OPENSSL = "files: [include/openssl]\nallowed: [openssl]\n"
 CERTIFI = "files: [site-packages/certifi, lib/python*/site-packages/certifi]\nallowed: [certifi]\n"
 SUMMARY_KEYS = {
     "scanned", "skipped_known", "invalid", "new_invalid", "errors", "complete", "quarantined"
@@ -71,23 +71,6 @@ def scan_args(channel: str | Path, out: Path, filters: Path, *extra: str | Path)
 
 def read_yaml(path: Path) -> object:
     return yaml.safe_load(path.read_text(encoding="utf-8"))
-
-
-@pytest.fixture(scope="module")
-def standard(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The standard channel (tests/channels.py), built once for this module."""
-    root = tmp_path_factory.mktemp("channel")
-    build_standard_channel(root)
-    return root
-
-
-@pytest.fixture
-def filters(tmp_path: Path) -> Path:
-    """A filter dir protecting OpenSSL headers only."""
-    directory = tmp_path / "filters"
-    directory.mkdir()
-    (directory / "openssl.yaml").write_text(OPENSSL)
-    return directory
 
 
 BAD_FILES = {"include/openssl/ssl.h": b"x", "lib/libbad.so": b"y"}

@@ -6,27 +6,10 @@ import datetime as dt
 import json
 from pathlib import Path
 
-import pytest
 import yaml
 
 from artifact_validation.scan import load_state
-from tests.scan.test_scan import OPENSSL, scan, scan_args
-from tests.support.channels import build_standard_channel
-
-
-@pytest.fixture(scope="module")
-def standard(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("channel")
-    build_standard_channel(root)
-    return root
-
-
-@pytest.fixture
-def filters(tmp_path: Path) -> Path:
-    directory = tmp_path / "filters"
-    directory.mkdir()
-    (directory / "openssl.yaml").write_text(OPENSSL)
-    return directory
+from tests.scan.test_scan import scan, scan_args
 
 
 def waivers(tmp_path: Path, days: int, package: str = "clob") -> Path:

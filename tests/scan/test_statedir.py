@@ -19,7 +19,7 @@ from artifact_validation.scan import (
     save_state_dir,
 )
 from artifact_validation.scan.quarantine import Failure
-from tests.scan.test_scan import OPENSSL, scan, scan_args
+from tests.scan.test_scan import scan, scan_args
 from tests.support.channels import build_standard_channel
 
 #: The largest channel the layout must serve, and the largest file allowed at that size.
@@ -46,14 +46,6 @@ def synthetic(count: int) -> ScanState:
     state.quarantine[first + ".conda"] = Failure("broken", since, 3, due)
     state.failures[first + ".tar.bz2"] = Failure("flaky", "2026-01-01T00:00:00Z", 1)
     return state
-
-
-@pytest.fixture
-def filters(tmp_path: Path) -> Path:
-    directory = tmp_path / "filters"
-    directory.mkdir()
-    (directory / "openssl.yaml").write_text(OPENSSL)
-    return directory
 
 
 @pytest.fixture(scope="module")

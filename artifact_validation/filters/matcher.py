@@ -15,6 +15,7 @@ warm, whatever the number of globs.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 from collections.abc import Iterable, Sequence
@@ -63,7 +64,7 @@ class Violation:
 
 
 class _Node:
-    __slots__ = ("any_wild", "globstar", "hits", "is_globstar", "literal", "wild")
+    __slots__ = ("any_wild", "globstar", "hits", "is_globstar", "literal", "positive", "wild")
 
     def __init__(self, is_globstar: bool = False) -> None:
         self.literal: dict[str, _Node] = {}
@@ -76,6 +77,8 @@ class _Node:
         self.is_globstar = is_globstar
         # (filter index, original glob, is an exclude glob)
         self.hits: list[_Hit] = []
+        # the filters with a ``files`` glob at or below this node (set once the trie is built)
+        self.positive: frozenset[int] = frozenset()
 
 
 _Hit = tuple[int, str, bool]
@@ -84,11 +87,16 @@ _Hit = tuple[int, str, bool]
 class _State:
     """A state of the lazily built DFA: live trie nodes, hits met so far, cached transitions."""
 
-    __slots__ = ("flagged", "hits", "next", "nodes")
+    __slots__ = ("flagged", "hits", "next", "nodes", "positive")
 
     def __init__(self, nodes: tuple[_Node, ...], hits: frozenset[_Hit]) -> None:
         self.nodes = nodes
         self.hits = hits
+        # The filters that can still flag this path or a path below it: a package that all
+        # of them allow has nothing to find here.
+        self.positive = frozenset({h[0] for h in hits if not h[2]}).union(
+            *(n.positive for n in nodes)
+        )
         self.next: dict[str, _State] = {}
         # (filter index, smallest glob) of each filter whose files match and excludes do not.
         self.flagged: tuple[tuple[int, str], ...] | None = None
@@ -139,6 +147,10 @@ class _Trie:
                 self._add(glob, (index, glob, False), fold)
             for glob in flt.exclude_files:
                 self._add(glob, (index, glob, True), fold)
+        _mark_positive(self.root)
+        #: the one state below which nothing can be flagged: only ``exclude_files`` globs (or
+        #: none) remain live and no ``files`` glob has matched, so a scan skips its paths
+        self.dead = _State((), frozenset())
         self._reset()
 
     def _reset(self) -> None:
@@ -176,6 +188,8 @@ class _Trie:
                 stack.append(node.globstar)
         if new_hits:
             hits = hits.union(new_hits)
+        if all(h[2] for h in hits) and not any(n.positive for n in out.values()):
+            return self.dead
         key = (frozenset(out), hits)
         state = self.states.get(key)
         if state is None:
@@ -240,6 +254,26 @@ class _Trie:
         return self.step(base, last)
 
 
+def _mark_positive(root: _Node) -> None:
+    """Set ``positive`` on every node: the filters whose ``files`` globs it holds or leads to."""
+    order: list[_Node] = []
+    stack = [root]
+    while stack:  # no recursion: globs can be deep
+        node = stack.pop()
+        order.append(node)
+        stack.extend(node.literal.values())
+        stack.extend(node.wild.values())
+        if node.globstar is not None:
+            stack.append(node.globstar)
+    for node in reversed(order):  # children before parents
+        below = [*node.literal.values(), *node.wild.values()]
+        if node.globstar is not None:
+            below.append(node.globstar)
+        node.positive = frozenset({h[0] for h in node.hits if not h[2]}).union(
+            *(c.positive for c in below)
+        )
+
+
 class Matcher:
     """All filters compiled once; ``check`` costs about one pass over an artifact's paths."""
 
@@ -269,26 +303,57 @@ class Matcher:
         fold = is_case_insensitive(subdir)
         trie = self._trie(fold)
         exempt = self._exempt.get(name, frozenset())
+        if trie.start.positive <= exempt:
+            return []  # every filter allows ``name`` (or there is none)
         originals = paths if isinstance(paths, (list, tuple)) else tuple(paths)
         keys = _folded(originals) if fold else originals
+        # Sorted, the paths under one directory are one run: a directory below which no
+        # filter but those allowing ``name`` can flag a path is passed over with one bisect.
+        order: Sequence[int] = ()
+        if fold:  # keep the original spelling of each folded key for the report
+            order = sorted(range(len(keys)), key=keys.__getitem__)
+            keys = [keys[i] for i in order]
+        else:
+            keys = sorted(keys)
         out: list[Violation] = []
         # The warm path, inlined: one lookup for the directory, one for the last component.
         memo, start, step, dir_state = trie.memo, trie.start, trie.step, trie.dir_state
-        for position, key in enumerate(keys):
+        position, count = 0, len(keys)
+        while position < count:
+            key = keys[position]
             directory, _, last = key.rpartition("/")
             base = (memo.get(directory) or dir_state(directory)) if directory else start
-            state = base.next.get(last) or step(base, last)
-            if not state.hits:
+            if base.positive <= exempt:
+                root = _quiet_root(directory, trie, exempt)
+                position = bisect.bisect_left(keys, root + "0", position)
                 continue
-            for index, glob in state.flagged_filters():
-                if index not in exempt:
-                    flt = self.filters[index]
-                    allowed = tuple(sorted(flt.allowed))
-                    line = flt.line_of(glob)
-                    path = originals[position]
-                    out.append(Violation(path, flt.name, glob, allowed, flt.file, line))
+            state = base.next.get(last) or step(base, last)
+            if state.hits:
+                for index, glob in state.flagged_filters():
+                    if index not in exempt:
+                        flt = self.filters[index]
+                        allowed = tuple(sorted(flt.allowed))
+                        line = flt.line_of(glob)
+                        path = originals[order[position]] if fold else key
+                        out.append(Violation(path, flt.name, glob, allowed, flt.file, line))
+            position += 1
         out.sort(key=lambda v: (v.path, v.filter))
         return out
+
+
+def _quiet_root(directory: str, trie: _Trie, exempt: frozenset[int]) -> str:
+    """The shallowest ancestor of ``directory`` (itself included) below which only the
+    ``exempt`` filters could flag a path.
+
+    Every path under it sorts between ``root + "/"`` and ``root + "0"`` ('0' follows
+    '/'), so the caller bisects past all of them at once.
+    """
+    root = directory
+    while True:
+        parent = root.rpartition("/")[0]
+        if not parent or not trie.dir_state(parent).positive <= exempt:
+            return root
+        root = parent
 
 
 def _folded(paths: Sequence[str]) -> Sequence[str]:

@@ -150,3 +150,69 @@ def test_very_deep_path() -> None:
     deep = "/".join(["d"] * 5000) + "/ssl.h"
     matcher = Matcher([Filter("f", ("d/**/ssl.h",), ("owner",))])
     assert [v.path for v in matcher.check("x", "linux-64", [deep])] == [deep]
+
+
+# Characters that sort just before and after '/' ('-', '.', '0'), so runs of paths under one
+# directory are interleaved with siblings such as "a.b" and "a0" (the matcher bisects over runs).
+sorting_component = st.text(alphabet="aA.-0_", min_size=1, max_size=3)
+sorting_glob_part = st.one_of(sorting_component, st.sampled_from(["*", "**", "a*", "[a.]", "?"]))
+a_glob = st.lists(sorting_glob_part, min_size=1, max_size=4).map("/".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    filters=st.lists(
+        st.tuples(
+            st.lists(a_glob, min_size=1, max_size=3),
+            st.lists(a_glob, max_size=2),
+            st.booleans(),
+        ),
+        min_size=1,
+        max_size=4,
+    ),
+    paths=st.lists(st.lists(sorting_component, min_size=1, max_size=5).map("/".join), max_size=12),
+    fold=st.booleans(),
+)
+def test_filters_with_excludes_and_owners_agree_with_reference(
+    filters: list[tuple[list[str], list[str], bool]], paths: list[str], fold: bool
+) -> None:
+    """Several filters, exclude globs, filters that allow the package, unsorted and repeated
+    paths: exactly the (path, filter) pairs the reference regexes flag, with original spelling.
+
+    Hostile twin of the run skipping: a directory that only the package's own filters
+    protect is skipped, so another filter's glob below it must still flag.
+    """
+    subdir = "osx-arm64" if fold else "linux-64"
+    built = [
+        Filter(f"f{i}", tuple(files), ("pkg",) if mine else ("owner",), tuple(excludes))
+        for i, (files, excludes, mine) in enumerate(filters)
+    ]
+    got = sorted((v.path, v.filter) for v in Matcher(built).check("pkg", subdir, paths))
+    expected = []
+    for path in paths:
+        for flt in built:
+            if "pkg" in flt.allowed:
+                continue
+            hit = any(glob_to_regex(g, fold).match(path + "/") for g in flt.files)
+            out = any(glob_to_regex(g, fold).match(path + "/") for g in flt.exclude_files)
+            if hit and not out:
+                expected.append((path, flt.name))
+    assert got == sorted(expected)
+
+
+def test_owner_directory_still_checked_for_other_filters() -> None:
+    """The owner of lib/foo/** ships lib/foo/bar.h, which another filter protects: flagged;
+    siblings that sort around the skipped run ('lib/foo.h', 'lib/foo0') are checked too."""
+    mine = Filter("foo", ("lib/foo/**",), ("foo",))
+    other = Filter("bar", ("lib/foo/bar.h", "lib/foo.h", "lib/foo0"), ("bar",))
+    paths = ["lib/foo/a.h", "lib/foo/z/y.h", "lib/foo/bar.h", "lib/foo.h", "lib/foo0", "lib/fo"]
+    got = [(v.path, v.filter) for v in Matcher([mine, other]).check("foo", "linux-64", paths)]
+    assert got == [("lib/foo.h", "bar"), ("lib/foo/bar.h", "bar"), ("lib/foo0", "bar")]
+
+
+def test_case_folded_paths_keep_their_spelling() -> None:
+    """On win-64 two spellings of one protected path are both reported, as shipped."""
+    flt = Filter("ssl", ("Library/include/openssl/**",), ("openssl",))
+    paths = ["library/INCLUDE/openssl/ssl.h", "zzz/other", "Library/include/OpenSSL/ssl.h"]
+    got = [v.path for v in Matcher([flt]).check("intruder", "win-64", paths)]
+    assert got == ["Library/include/OpenSSL/ssl.h", "library/INCLUDE/openssl/ssl.h"]

@@ -129,6 +129,14 @@ def build_scan_parser() -> argparse.ArgumentParser:
         "--jobs", type=number(int, minimum=1), default=16, help="parallel reads (at least 1)"
     )
     parser.add_argument(
+        "--recheck-processes",
+        type=number(int, minimum=1),
+        default=os.cpu_count() or 1,
+        metavar="N",
+        help="processes that re-check cached file lists after a filter change "
+        "(default: one per CPU, %(default)s here)",
+    )
+    parser.add_argument(
         "--quarantine-after",
         type=number(int, minimum=1),
         default=QUARANTINE_AFTER,
@@ -156,6 +164,7 @@ def cmd_scan(argv: list[str]) -> int:
         shard=Shard.parse(args.shard) if args.shard else None,
         time_limit=args.time_limit,
         jobs=int(args.jobs),
+        recheck_processes=int(args.recheck_processes),
         checkpoint_seconds=args.checkpoint_seconds,
         quarantine_after=int(args.quarantine_after),
     )

@@ -306,16 +306,11 @@ class Matcher:
         if trie.start.positive <= exempt:
             return []  # every filter allows ``name`` (or there is none)
         originals = paths if isinstance(paths, (list, tuple)) else tuple(paths)
-        keys = _folded(originals) if fold else originals
+        folded = _folded(originals) if fold else originals
         # Sorted, the paths under one directory are one run: a directory below which no
         # filter but those allowing ``name`` can flag a path is passed over with one bisect.
-        order: Sequence[int] = ()
-        if fold:  # keep the original spelling of each folded key for the report
-            order = sorted(range(len(keys)), key=keys.__getitem__)
-            keys = [keys[i] for i in order]
-        else:
-            keys = sorted(keys)
-        out: list[Violation] = []
+        keys = sorted(folded)
+        flagged: list[tuple[str, int, str]] = []
         # The warm path, inlined: one lookup for the directory, one for the last component.
         memo, start, step, dir_state = trie.memo, trie.start, trie.step, trie.dir_state
         position, count = 0, len(keys)
@@ -331,12 +326,33 @@ class Matcher:
             if state.hits:
                 for index, glob in state.flagged_filters():
                     if index not in exempt:
-                        flt = self.filters[index]
-                        allowed = tuple(sorted(flt.allowed))
-                        line = flt.line_of(glob)
-                        path = originals[order[position]] if fold else key
-                        out.append(Violation(path, flt.name, glob, allowed, flt.file, line))
+                        flagged.append((key, index, glob))
             position += 1
+        if not flagged:
+            return []
+        # Report each path as shipped. Folded, one key may stand for several spellings
+        # (or a path listed twice): then every spelling is reported once, at the key's
+        # first flag.
+        spelling = dict(zip(folded, originals, strict=True)) if fold else {}
+        several: dict[str, list[str]] = {}
+        if fold and len(spelling) < len(folded):
+            for key, original in zip(folded, originals, strict=True):
+                several.setdefault(key, []).append(original)
+        out: list[Violation] = []
+        done: set[tuple[str, int]] = set()
+        for key, index, glob in flagged:
+            if several:
+                if (key, index) in done:
+                    continue
+                done.add((key, index))
+                shipped = several[key]
+            else:
+                shipped = [spelling[key]] if fold else [key]
+            flt = self.filters[index]
+            allowed = tuple(sorted(flt.allowed))
+            line = flt.line_of(glob)
+            for path in shipped:
+                out.append(Violation(path, flt.name, glob, allowed, flt.file, line))
         out.sort(key=lambda v: (v.path, v.filter))
         return out
 

@@ -21,7 +21,10 @@ from artifact_validation.scan.admin_requests import (
 )
 from artifact_validation.scan.cache import (
     MAX_CACHE_SEGMENTS,
+    SEGMENT_BYTES,
+    SEGMENT_ENTRIES,
     FileListCache,
+    work_size,
 )
 from artifact_validation.scan.history import (
     HISTORY_NAME,
@@ -49,9 +52,9 @@ from artifact_validation.scan.quarantine import (
 )
 from artifact_validation.scan.recheck import (
     MIN_PARALLEL,
+    by_work,
     check_cached,
     check_serial,
-    share_of,
     usable_processes,
 )
 from artifact_validation.scan.report import (
@@ -169,6 +172,8 @@ __all__ = [
     "QUARANTINE_AFTER",
     "QUARANTINE_NAME",
     "RETRY_EVERY",
+    "SEGMENT_BYTES",
+    "SEGMENT_ENTRIES",
     "STATE_DIR_FORMAT",
     "STATE_FORMAT",
     "STATE_NAME",
@@ -184,6 +189,7 @@ __all__ = [
     "Waiver",
     "append_history",
     "artifact_url",
+    "by_work",
     "check_anchor",
     "check_cached",
     "check_serial",
@@ -226,10 +232,10 @@ __all__ = [
     "save_state_dir",
     "shard_of",
     "shard_output_dir",
-    "share_of",
     "stem_of_key",
     "summary_lines",
     "time_reserve",
     "usable_processes",
+    "work_size",
     "write_site",
 ]

@@ -11,8 +11,15 @@ import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
-#: A complete run compacts the file-list cache once it has more segments than this.
+#: A complete run compacts the file-list cache once it has this many segments more than its
+#: live entries need.
 MAX_CACHE_SEGMENTS = 64
+
+#: File lists, and their bytes before compression, per segment at most: a compacted cache
+#: is many segments of similar work, so re-check processes can share them out (each
+#: decompresses only the segments it takes).
+SEGMENT_ENTRIES = 4_000
+SEGMENT_BYTES = 8 << 20
 
 
 _ONLY_STR = {str}
@@ -30,6 +37,34 @@ def _split_lines(stream: gzip.GzipFile) -> Iterator[bytes]:
         yield from lines
     if carry:
         yield carry
+
+
+def _decode(line: bytes) -> tuple[str, list[str]] | None:
+    """The name and paths of one cache line ``["<key>","<name>",["<path>",...]]``; None when
+    the line is not one."""
+    try:
+        _, name, paths = json.loads(line)
+    except (ValueError, TypeError, RecursionError):
+        return None
+    if not isinstance(name, str) or not isinstance(paths, list):
+        return None
+    if paths and {*map(type, paths)} != _ONLY_STR:
+        return None
+    return name, paths
+
+
+def work_size(segment: Path) -> int:
+    """The bytes of ``segment`` once decompressed (the work it holds): gzip's trailer keeps
+    them, mod 2**32, in its last four bytes; the compressed size when that cannot be read."""
+    try:
+        with segment.open("rb") as fh:
+            size = fh.seek(0, os.SEEK_END)
+            if size < 4:
+                return size
+            fh.seek(-4, os.SEEK_END)
+            return max(size, int.from_bytes(fh.read(4), "little"))
+    except OSError:
+        return 0
 
 
 class FileListCache:
@@ -73,11 +108,25 @@ class FileListCache:
         return len(self._pending)
 
     def flush(self) -> None:
-        """Write the buffered file lists as a new segment (nothing when the buffer is empty)."""
+        """Write the buffered file lists as new segments (nothing when the buffer is empty)."""
         if not self._pending:
             return
-        self._write_segment(self._pending)
+        self._write_segments(self._pending)
         self._pending = []
+
+    def _write_segments(self, lines: Iterable[bytes]) -> None:
+        """Write ``lines`` as segments of ``SEGMENT_ENTRIES`` lines or ``SEGMENT_BYTES`` at most
+        (a longer line is a segment of its own)."""
+        chunk: list[bytes] = []
+        size = 0
+        for line in lines:
+            if chunk and (len(chunk) >= SEGMENT_ENTRIES or size + len(line) > SEGMENT_BYTES):
+                self._write_segment(chunk)
+                chunk, size = [], 0
+            chunk.append(line)
+            size += len(line)
+        if chunk:
+            self._write_segment(chunk)
 
     def _write_segment(self, lines: Iterable[bytes]) -> Path:
         """Stream ``lines`` into a new segment: a temporary file, fsynced, renamed into place."""
@@ -110,30 +159,34 @@ class FileListCache:
         except (OSError, EOFError, zlib.error, ValueError):
             self.damaged += 1
 
-    def entries(self, keys: set[str]) -> Iterator[tuple[str, str, tuple[str, ...]]]:
+    def entries(
+        self, keys: set[str], segments: Sequence[Path] | None = None
+    ) -> Iterator[tuple[str, str, tuple[str, ...]]]:
         """``(key, name, paths)`` for each of ``keys`` the cache holds, each once (newest wins
-        is not needed: a build's file list never changes)."""
+        is not needed: a build's file list never changes); only from ``segments`` if given."""
         wanted = set(keys)
-        for segment in self.segments():
+        for segment in self.segments() if segments is None else segments:
             for key, line in self._lines(segment):
                 if key not in wanted:
                     continue
-                try:
-                    doc = json.loads(line)
-                    _, name, paths = doc
-                except (ValueError, TypeError, RecursionError):
+                decoded = _decode(line)
+                if decoded is None:
                     continue
-                if not isinstance(name, str) or not isinstance(paths, list):
-                    continue
-                if paths and {*map(type, paths)} != _ONLY_STR:
-                    continue
+                name, paths = decoded
                 wanted.discard(key)
                 yield key, name, tuple(paths)
                 if not wanted:
                     return
 
+    def needs_compaction(self, live: int) -> bool:
+        """More segments than ``live`` entries fill (by count or bytes), by more than
+        ``MAX_CACHE_SEGMENTS``."""
+        segments = self.segments()
+        need = max(-(-live // SEGMENT_ENTRIES), -(-sum(map(work_size, segments)) // SEGMENT_BYTES))
+        return len(segments) > need + MAX_CACHE_SEGMENTS
+
     def compact(self, live: set[str]) -> None:
-        """Rewrite the entries of ``live`` builds into one segment; drop every other segment."""
+        """Rewrite the entries of ``live`` builds into full segments; drop every other one."""
         self.flush()
         old = self.segments()
         if len(old) <= 1:
@@ -147,6 +200,6 @@ class FileListCache:
                         seen.add(key)
                         yield line + b"\n"
 
-        self._write_segment(kept())
+        self._write_segments(kept())
         for segment in old:
             segment.unlink(missing_ok=True)

@@ -36,7 +36,7 @@ from artifact_validation.core.errors import Cancelled, UsageError, ValidationErr
 from artifact_validation.core.filelist import FileList
 from artifact_validation.filters.matcher import Matcher, Violation
 from artifact_validation.filters.waivers import Waivers
-from artifact_validation.scan.cache import MAX_CACHE_SEGMENTS, FileListCache
+from artifact_validation.scan.cache import FileListCache
 from artifact_validation.scan.keys import Shard, stem_of_key
 from artifact_validation.scan.merge import merge_states, new_invalid
 from artifact_validation.scan.quarantine import QUARANTINE_AFTER
@@ -226,10 +226,8 @@ class _Run:
             self.cache, self.matcher, wanted, processes, out_of_time=self.out_of_time
         )
         for key, name, violations in checked:
-            if processes == 1 and self.out_of_time():
-                break
             artifact = units[key]
-            if name != artifact.name:
+            if name != artifact.name or key not in left:  # (two segments may hold a key)
                 continue
             left.discard(key)
             self.record_checked(artifact, violations)
@@ -391,7 +389,7 @@ def run_scan(
     )
     if cache is not None:
         cache.flush()
-        if state.complete and len(cache.segments()) > MAX_CACHE_SEGMENTS:
+        if state.complete and cache.needs_compaction(len(state.scanned)):
             cache.compact(set(state.scanned))
     save(state, paths)
     fresh = new_invalid(before, state)

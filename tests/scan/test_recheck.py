@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import shutil
 from pathlib import Path
 
@@ -58,10 +59,34 @@ def test_parallel_recheck_equals_serial_on_the_corpus(tmp_path: Path, matcher: M
     assert any(v for _, v in serial.values()), "the corpus must have some violations"
 
 
-def test_out_of_time_stops_the_workers(tmp_path: Path, matcher: Matcher) -> None:
-    keys = corpus_cache(tmp_path / "cache", 1)
+@pytest.mark.parametrize("copies", [1, 3])
+def test_out_of_time_stops_the_workers(tmp_path: Path, matcher: Matcher, copies: int) -> None:
+    """Out of time, nothing more comes back: in one process (one segment) or in several."""
+    keys = corpus_cache(tmp_path / "cache", copies)
     cache = FileListCache(tmp_path / "cache")
     assert list(recheck.check_cached(cache, matcher, keys, 2, out_of_time=lambda: True)) == []
+
+
+def test_segments_are_dealt_by_bytes_and_bounded(tmp_path: Path, monkeypatch) -> None:
+    """A flush of many lists makes segments of SEGMENT_ENTRIES at most; the re-check order
+    holds every segment once, the most work first; compaction counts the segments needed."""
+    monkeypatch.setattr(cache_module, "SEGMENT_ENTRIES", 10)
+    keys = corpus_cache(tmp_path / "cache", 2)  # 48 lists, flushed 24 at a time
+    cache = FileListCache(tmp_path / "cache")
+    segments = cache.segments()
+    assert len(segments) == 6
+    ordered = recheck.by_work(segments)
+    assert sorted(ordered) == segments
+    sizes = [gzip.decompress(p.read_bytes()).__len__() for p in ordered]
+    assert sizes == sorted(sizes, reverse=True)
+    cache.add(next(iter(keys)), "again", ["x"])
+    cache.flush()
+    assert len(cache.segments()) == 7
+    assert cache.needs_compaction(len(keys)) is False
+    monkeypatch.setattr(cache_module, "MAX_CACHE_SEGMENTS", 1)
+    assert cache.needs_compaction(len(keys)) is True
+    cache.compact(set(keys))
+    assert len(cache.segments()) == 5  # 48 live lists in segments of 10
 
 
 def test_matcher_folds_lists_as_per_path(matcher: Matcher) -> None:
@@ -139,3 +164,37 @@ def test_scan_recheck_with_processes_equals_serial(
         outputs[jobs] = (read_yaml(out / "invalid_packages.yaml"), summary.invalid)
     assert outputs[1] == outputs[3]
     assert outputs[1][1] > 0
+
+
+def test_cache_lines_with_escapes_take_the_json_path(tmp_path: Path) -> None:
+    """Quotes, backslashes, '","' inside a path, non-ASCII and control characters come back
+    exactly; so does an empty list (the fast split only takes lines with no escape)."""
+    odd = ['a","b', "back\\slash", 'q"uote', "é/ſ", "tab\there", "lib/plain.so", "]]"]
+    cache = FileListCache(tmp_path / "cache")
+    cache.add("linux-64/odd-1-0", 'na"me', odd)
+    cache.add("linux-64/plain-1-0", "plain", ["a", "b/c", "]]", ",["])
+    cache.add("linux-64/empty-1-0", "empty", [])
+    cache.flush()
+    got = {
+        k: (n, p)
+        for k, n, p in cache.entries(
+            {"linux-64/odd-1-0", "linux-64/plain-1-0", "linux-64/empty-1-0"}
+        )
+    }
+    assert got == {
+        "linux-64/odd-1-0": ('na"me', tuple(odd)),
+        "linux-64/plain-1-0": ("plain", ("a", "b/c", "]]", ",[")),
+        "linux-64/empty-1-0": ("empty", ()),
+    }
+
+
+@pytest.mark.parametrize(
+    "line",
+    [b'["k","n",["a","b"]', b'["k","n",["a" "b"]]', b'["k","n","a"]', b'["k","n"]', b"[]"],
+)
+def test_damaged_cache_lines_are_misses(tmp_path: Path, line: bytes) -> None:
+    """A line that is not exactly a cache entry is a miss, never a wrong file list."""
+    (tmp_path / "cache").mkdir()
+    with gzip.open(tmp_path / "cache" / f"1{FileListCache.SUFFIX}", "wb") as fh:
+        fh.write(line + b"\n")
+    assert list(FileListCache(tmp_path / "cache").entries({"k"})) == []

@@ -1,12 +1,12 @@
-"""A subdir's repodata.json, streamed: one ``Artifact`` per build, refused records kept apart."""
+"""A subdir's repodata.json: one ``Artifact`` per build, refused records kept apart."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
-import ijson
+import msgspec
 
 from artifact_validation.core.conda import name_of_stem, split_filename
 from artifact_validation.core.errors import FetchError
@@ -62,59 +62,110 @@ class Listing:
     problems: dict[str, str] = field(default_factory=dict)
 
 
-def _record_problem(filename: str, record: Any, section: str) -> str:
-    parts = split_filename(filename) if isinstance(filename, str) else None
+def _record_problem(parts: tuple[str, str] | None, name: Any, size: Any, section: str) -> str:
     if parts is None:
         return "not a valid conda artifact file name (<name>-<version>-<build>.conda/.tar.bz2)"
     expected = ".tar.bz2" if section == "packages" else ".conda"
     if parts[1] != expected:
         return f"listed under {section!r} but does not end in {expected}"
-    if not isinstance(record, dict):
-        return "the repodata record is not an object"
-    name = record.get("name")
     if name is not None and name != name_of_stem(parts[0]):
         return f"repodata name {str(name)[:100]!r} does not match the file name"
-    size = record.get("size")
     if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size < 0):
         return "repodata size is not a non-negative integer"
     return ""
 
 
+class _Record(msgspec.Struct):
+    """The two fields of a repodata record the scan uses (the others are skipped unread)."""
+
+    name: Any = None
+    size: Any = None
+
+
+class _Repodata(msgspec.Struct):
+    packages: dict[str, _Record] = {}
+    packages_conda: dict[str, _Record] = msgspec.field(default_factory=dict, name="packages.conda")
+    removed: list[Any] = []
+
+
+_DECODER = msgspec.json.Decoder(_Repodata)
+
+#: a record that is not an object, as ``_records`` yields it
+_NOT_AN_OBJECT = "the repodata record is not an object"
+
+
+def _records(data: bytes, where: str) -> tuple[set[str], dict[str, Iterable[tuple[str, Any]]]]:
+    """``removed`` and each section's ``(filename, record)`` pairs of a repodata document.
+
+    The typed decoder materializes only ``name`` and ``size``: several times faster and
+    smaller than a full parse. A document it refuses (a record that is not an object,
+    a section that is not a mapping) is parsed in full, so each odd record is refused
+    on its own, as a problem, and the rest of the subdir is still listed.
+    """
+    try:
+        doc = _DECODER.decode(data)
+    except msgspec.ValidationError:
+        pass
+    except msgspec.DecodeError as exc:
+        raise FetchError(f"{where}: not valid JSON: {str(exc)[:200]}") from exc
+    else:
+        removed = {r for r in doc.removed if isinstance(r, str)}
+        pairs: dict[str, Iterable[tuple[str, Any]]] = {
+            "packages": ((f, (r.name, r.size)) for f, r in doc.packages.items()),
+            "packages.conda": ((f, (r.name, r.size)) for f, r in doc.packages_conda.items()),
+        }
+        return removed, pairs
+    try:
+        full = msgspec.json.decode(data)
+    except msgspec.DecodeError as exc:
+        raise FetchError(f"{where}: not valid JSON: {str(exc)[:200]}") from exc
+    if not isinstance(full, dict):
+        full = {}
+    listed = full.get("removed")
+    removed = {r for r in listed if isinstance(r, str)} if isinstance(listed, list) else set()
+
+    def pairs_of(section: str) -> Iterator[tuple[str, Any]]:
+        records = full.get(section)
+        for filename, record in records.items() if isinstance(records, dict) else ():
+            if isinstance(record, dict):
+                yield filename, (record.get("name"), record.get("size"))
+            else:
+                yield filename, _NOT_AN_OBJECT
+
+    return removed, {section: pairs_of(section) for section in ("packages", "packages.conda")}
+
+
 def parse_repodata(
     fh: BinaryIO, subdir: str, keep: Callable[[str], bool] | None = None, where: str = ""
 ) -> Listing:
-    """Stream a repodata.json file object into a ``Listing`` (three passes, constant memory).
+    """Read a repodata.json file object into a ``Listing``.
 
-    ``keep(stem)`` selects builds early (a shard), so unselected records cost
-    nothing but parsing. Raises ``FetchError`` when the document is not JSON.
+    The document is read whole (conda-forge's largest subdir is a few hundred MB)
+    but only each record's name and size are decoded. ``keep(stem)`` selects
+    builds early (a shard), so unselected records cost nothing but parsing.
+    Raises ``FetchError`` when the document is not JSON.
     """
     where = where or f"{subdir}/repodata.json"
-    removed: set[str] = set()
     by_stem: dict[str, dict[str, int | None]] = {}
     listing = Listing(subdir)
-    try:
-        fh.seek(0)
-        for item in ijson.items(fh, "removed.item"):
-            if isinstance(item, str):
-                removed.add(item)
-        for section in ("packages", "packages.conda"):
-            fh.seek(0)
-            # ijson joins keys with '.', so the prefix "packages.conda" could also be
-            # a file named "conda" under "packages"; the suffix check below refuses those.
-            for filename, record in ijson.kvitems(fh, section, use_float=True):
-                if filename in removed:
-                    continue
-                problem = _record_problem(filename, record, section)
-                if problem:
-                    listing.problems[f"{subdir}/{filename}"[:300]] = problem
-                    continue
-                stem, _ = split_filename(filename)  # type: ignore[misc]
-                if keep is not None and not keep(stem):
-                    continue
-                size = record.get("size")
-                by_stem.setdefault(stem, {})[filename] = size
-    except ijson.JSONError as exc:
-        raise FetchError(f"{where}: not valid JSON: {str(exc)[:200]}") from exc
+    fh.seek(0)
+    removed, sections = _records(fh.read(), where)
+    for section, pairs in sections.items():
+        for filename, fields in pairs:
+            if filename in removed:
+                continue
+            parts = split_filename(filename)
+            if fields is _NOT_AN_OBJECT:
+                problem = _record_problem(parts, None, None, section) or _NOT_AN_OBJECT
+            else:
+                problem = _record_problem(parts, fields[0], fields[1], section)
+            if problem:
+                listing.problems[f"{subdir}/{filename}"[:300]] = problem
+                continue
+            stem = parts[0]  # type: ignore[index]
+            if keep is not None and not keep(stem):
+                continue
+            by_stem.setdefault(stem, {})[filename] = fields[1]
     for stem in sorted(by_stem):
         files = by_stem[stem]
         names = tuple(sorted(files, key=lambda f: (not f.endswith(".conda"), f)))

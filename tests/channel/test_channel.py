@@ -105,6 +105,37 @@ def test_malformed_records_are_problems_not_artifacts(
     assert key == f"linux-64/{filename}" and why in problem
 
 
+@pytest.mark.parametrize(
+    "doc",
+    [
+        # one odd record among good ones: the typed decoder refuses the document, the full
+        # parse lists the good builds and reports the odd one
+        {"packages.conda": {"good-1-0.conda": {"name": "good"}, "odd-1-0.conda": 3}},
+        # sections that are not mappings, a removed list with a non-name, a huge size
+        {"packages": ["x"], "packages.conda": {"good-1-0.conda": {"size": 10**30}}},
+        {"removed": ["odd-1-0.conda", 7], "packages.conda": {"good-1-0.conda": {}}},
+        [],
+    ],
+)
+def test_odd_documents_list_what_they_can(tmp_path: Path, doc: object) -> None:
+    """Whatever shape the document has, a valid build is listed or reported, never both,
+    and nothing else is invented."""
+    subdir = tmp_path / "linux-64"
+    subdir.mkdir()
+    (subdir / "repodata.json").write_text(json.dumps(doc))
+    listing = Channel(tmp_path).listing("linux-64")
+    listed = [a.stem for a in listing.artifacts]
+    problems = {key.rsplit("/", 1)[1] for key in listing.problems}
+    if isinstance(doc, list):
+        assert listed == [] and problems == set()
+    elif "odd-1-0.conda" in str(doc.get("removed")):
+        assert listed == ["good-1-0"] and problems == set()
+    elif "packages" in doc:
+        assert listed == ["good-1-0"] and problems == set()  # a big size is still a size
+    else:
+        assert listed == ["good-1-0"] and problems == {"odd-1-0.conda"}
+
+
 def test_missing_and_broken_repodata(tmp_path: Path) -> None:
     """No repodata.json is a usage error (exit 2); one that is not JSON cannot be scanned (3)."""
     (tmp_path / "linux-64").mkdir()

@@ -12,7 +12,7 @@ from artifact_validation.core.conda import name_of_stem, split_filename
 from artifact_validation.core.errors import FetchError
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Artifact:
     """One build in a channel: its subdir and stem, and the file names listed for it.
 
@@ -25,16 +25,17 @@ class Artifact:
     name: str
     filenames: tuple[str, ...]
     size: int | None = None
+    #: ``<subdir>/<stem>``: the build's identity in scan state (one string, shared by every
+    #: map a scan keeps of millions of builds)
+    key: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", f"{self.subdir}/{self.stem}")
 
     @property
     def filename(self) -> str:
         """The file read for this build: the ``.conda`` when listed, else the ``.tar.bz2``."""
         return self.filenames[0]
-
-    @property
-    def key(self) -> str:
-        """``<subdir>/<stem>``: the build's identity in scan state."""
-        return f"{self.subdir}/{self.stem}"
 
     @property
     def file_keys(self) -> tuple[str, ...]:
@@ -166,8 +167,13 @@ def parse_repodata(
             if keep is not None and not keep(stem):
                 continue
             by_stem.setdefault(stem, {})[filename] = fields[1]
+    # A channel holds a few hundred thousand builds per subdir but far fewer package names:
+    # each name is kept once (memory of a full scan, docs/benchmarks.md).
+    package_names: dict[str, str] = {}
     for stem in sorted(by_stem):
         files = by_stem[stem]
         names = tuple(sorted(files, key=lambda f: (not f.endswith(".conda"), f)))
-        listing.artifacts.append(Artifact(subdir, stem, name_of_stem(stem), names, files[names[0]]))
+        name = name_of_stem(stem)
+        name = package_names.setdefault(name, name)
+        listing.artifacts.append(Artifact(subdir, stem, name, names, files[names[0]]))
     return listing

@@ -300,11 +300,16 @@ def _prune(
     def file_gone(key: str) -> bool:
         return key not in problems and gone(f"{key.split('/', 1)[0]}/{stem_of_key(key)}")
 
-    state.scanned = {k: v for k, v in state.scanned.items() if not gone(k)}
-    state.invalid = {k: v for k, v in state.invalid.items() if not gone(k)}
-    state.errors = {k: v for k, v in state.errors.items() if not file_gone(k)}
-    state.failures = {k: v for k, v in state.failures.items() if not file_gone(k)}
-    state.quarantine = {k: v for k, v in state.quarantine.items() if not file_gone(k)}
+    # In place: a copy of a map of millions of builds would double its memory for a moment.
+    for mapping, is_gone in (
+        (state.scanned, gone),
+        (state.invalid, gone),
+        (state.errors, file_gone),
+        (state.failures, file_gone),
+        (state.quarantine, file_gone),
+    ):
+        for key in [k for k in mapping if is_gone(k)]:
+            del mapping[key]
     for key, entry in list(state.invalid.items()):
         files = units[key].filenames if key in units else entry.files
         if tuple(sorted(files)) != entry.files:
@@ -371,12 +376,17 @@ def run_scan(
     def held_back(artifact: Artifact) -> bool:
         return state.held_back(f"{artifact.subdir}/{artifact.filename}", run.now)
 
-    known = {k for k in units if state.scanned.get(k) == fingerprint or held_back(units[k])}
-    stale = {k for k in units if k in state.scanned and k not in known}
-    run.total = len(units) - len(known)
+    # Only what is to be done is collected: every other build is known (millions of them).
+    todo_keys = [
+        k for k, a in units.items() if state.scanned.get(k) != fingerprint and not held_back(a)
+    ]
+    stale = {k for k in todo_keys if k in state.scanned}
+    known = len(units) - len(todo_keys)
+    run.total = len(todo_keys)
     state.complete = False
     left = run.recheck_from_cache(units, stale)
-    todo = [units[k] for k in sorted(units) if k not in known and (k in left or k not in stale)]
+    todo = [units[k] for k in sorted(todo_keys) if k in left or k not in stale]
+    del todo_keys
     # Re-checks the cache did not hold are read like new builds.
     if not run.out_of_time():
         run.read_all(todo)
@@ -395,7 +405,7 @@ def run_scan(
     fresh = new_invalid(before, state)
     return ScanSummary(
         scanned=run.scanned,
-        skipped_known=len(known),
+        skipped_known=known,
         invalid=len(state.invalid_files()),
         new_invalid=len(fresh),
         errors=len(state.errors),

@@ -83,26 +83,36 @@ def _file_subdir(key: str) -> str:
 def _split(state: ScanState) -> dict[tuple[str, int], ScanState]:
     """The state cut into parts: ``(subdir, part)`` -> the part's state."""
     # Build keys are <subdir>/<stem>; file keys (errors, failures, quarantine) go with
-    # their build's stem.
+    # their build's stem. Millions of keys: the subdir of a key is worked out once per
+    # distinct subdir, and each map is walked twice (count the stems, then place).
     maps: tuple[tuple[str, bool], ...] = (("scanned", False), ("invalid", False))
     maps += (("errors", True), ("failures", True), ("quarantine", True))
+    file_subdirs: dict[str, str] = {}
+    located: dict[str, list[tuple[str, str, str, Any]]] = {}
     stems: dict[str, set[str]] = {}
-    placed: list[tuple[str, str, str, Any]] = []
     for name, is_file in maps:
+        rows = located[name] = []
         for key, value in getattr(state, name).items():
-            subdir = _file_subdir(key)
-            stem = stem_of_key(key) if is_file else key.split("/", 1)[-1]
-            stems.setdefault(subdir, set()).add(stem)
-            placed.append((name, subdir, stem, (key, value)))
+            raw, slash, rest = key.partition("/")
+            subdir = file_subdirs.get(raw)
+            if subdir is None:
+                subdir = file_subdirs[raw] = _file_subdir(key)
+            stem = stem_of_key(key) if is_file else (rest if slash else key)
+            found = stems.get(subdir)
+            if found is None:
+                found = stems[subdir] = set()
+            found.add(stem)
+            rows.append((subdir, stem, key, value))
     parts = {subdir: parts_for(len(found)) for subdir, found in stems.items()}
     out: dict[tuple[str, int], ScanState] = {}
-    for name, subdir, stem, (key, value) in placed:
-        count = parts[subdir]
-        where = (subdir, shard_of(stem, count) if count > 1 else 1)
-        part = out.get(where)
-        if part is None:
-            part = out[where] = ScanState(state.channel, state.shard, state.complete)
-        getattr(part, name)[key] = value
+    for name, rows in located.items():
+        for subdir, stem, key, value in rows:
+            count = parts[subdir]
+            where = (subdir, shard_of(stem, count) if count > 1 else 1)
+            part = out.get(where)
+            if part is None:
+                part = out[where] = ScanState(state.channel, state.shard, state.complete)
+            getattr(part, name)[key] = value
     return out
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
@@ -11,26 +12,84 @@ import msgspec
 from artifact_validation.core.conda import name_of_stem, split_filename
 from artifact_validation.core.errors import FetchError
 
+#: The file-name tails a build can be listed with, in the order they are read.
+_EXTENSIONS = ((".conda",), (".tar.bz2",), (".conda", ".tar.bz2"))
 
-@dataclass(frozen=True, slots=True)
+
 class Artifact:
     """One build in a channel: its subdir and stem, and the file names listed for it.
 
     ``filenames`` is sorted with the ``.conda`` first; ``filename`` is the one
     read, ``size`` its size per repodata (None when repodata has none).
+
+    A scan holds millions of these, so each keeps only its ``key`` (one interned
+    string, shared with the scan state's maps), its name (shared by the builds of
+    a package) and which of the two file names are listed; ``stem`` and
+    ``filenames`` are derived on use. Immutable, compared by value.
     """
 
-    subdir: str
-    stem: str
-    name: str
-    filenames: tuple[str, ...]
-    size: int | None = None
-    #: ``<subdir>/<stem>``: the build's identity in scan state (one string, shared by every
-    #: map a scan keeps of millions of builds)
-    key: str = field(init=False, repr=False, compare=False)
+    __slots__ = ("_extensions", "_odd_names", "key", "name", "size", "subdir")
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "key", f"{self.subdir}/{self.stem}")
+    key: str
+    subdir: str
+    name: str
+    size: int | None
+    _extensions: tuple[str, ...]
+    _odd_names: tuple[str, ...] | None
+
+    def __init__(
+        self,
+        subdir: str,
+        stem: str,
+        name: str,
+        filenames: tuple[str, ...],
+        size: int | None = None,
+    ) -> None:
+        #: ``<subdir>/<stem>``: the build's identity in scan state
+        setter = object.__setattr__
+        setter(self, "key", sys.intern(f"{subdir}/{stem}"))
+        setter(self, "subdir", subdir)
+        setter(self, "name", name)
+        setter(self, "size", size)
+        tails = tuple(f[len(stem) :] if f.startswith(stem) else "" for f in filenames)
+        known = tails in _EXTENSIONS
+        setter(self, "_extensions", _EXTENSIONS[_EXTENSIONS.index(tails)] if known else ())
+        setter(self, "_odd_names", None if known else tuple(filenames))
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"Artifact is immutable: cannot set {name!r}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Artifact, self._fields())
+
+    def _fields(self) -> tuple[Any, ...]:
+        return (self.subdir, self.stem, self.name, self.filenames, self.size)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Artifact) and self._fields() == other._fields()
+
+    def __hash__(self) -> int:
+        return hash(self._fields())
+
+    def __repr__(self) -> str:
+        subdir, stem, name, filenames, size = self._fields()
+        return (
+            f"Artifact(subdir={subdir!r}, stem={stem!r}, name={name!r}, "
+            f"filenames={filenames!r}, size={size!r})"
+        )
+
+    @property
+    def stem(self) -> str:
+        """``<name>-<version>-<build>``."""
+        return self.key[len(self.subdir) + 1 :]
+
+    @property
+    def filenames(self) -> tuple[str, ...]:
+        """The listed file names, the ``.conda`` first."""
+        if self._odd_names is not None:
+            return self._odd_names
+        stem = self.stem
+        return tuple(stem + tail for tail in self._extensions)
 
     @property
     def filename(self) -> str:

@@ -31,6 +31,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -316,10 +317,11 @@ def parse_state(doc: Any, where: str) -> ScanState:
     for fingerprint, keys in _str_map(doc.get("scanned"), where, "scanned").items():
         if not _FINGERPRINT_RE.match(fingerprint) or not isinstance(keys, list):
             raise _problem(where, "'scanned' must map 16-hex fingerprints to lists")
-        for key in keys:
-            if not isinstance(key, str) or "/" not in key:
-                raise _problem(where, f"'scanned' has a malformed key {shown(key)}")
-            state.scanned[key] = fingerprint
+        if not all(isinstance(key, str) and "/" in key for key in keys):
+            bad = next(k for k in keys if not isinstance(k, str) or "/" not in k)
+            raise _problem(where, f"'scanned' has a malformed key {shown(bad)}")
+        # Interned: the channel listing's keys are the same string objects (millions).
+        state.scanned.update(dict.fromkeys(map(sys.intern, keys), fingerprint))
     for key, entry in _str_map(doc.get("invalid"), where, "invalid").items():
         state.invalid[key] = _parse_entry(entry, where, key)
     for key, reason in _str_map(doc.get("errors"), where, "errors").items():

@@ -31,6 +31,7 @@ import hashlib
 import json
 import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -80,40 +81,43 @@ def _file_subdir(key: str) -> str:
     return "x-" + hashlib.sha256(subdir.encode("utf-8", "surrogateescape")).hexdigest()[:12]
 
 
-def _split(state: ScanState) -> dict[tuple[str, int], ScanState]:
-    """The state cut into parts: ``(subdir, part)`` -> the part's state."""
+def _split(state: ScanState) -> Iterator[tuple[tuple[str, int], ScanState]]:
+    """The state cut into parts, ``((subdir, part), part's state)``, sorted, one subdir at a
+    time (a state of millions of builds is never copied whole)."""
     # Build keys are <subdir>/<stem>; file keys (errors, failures, quarantine) go with
-    # their build's stem. Millions of keys: the subdir of a key is worked out once per
-    # distinct subdir, and each map is walked twice (count the stems, then place).
+    # their build's stem. The subdir of a key is worked out once per distinct subdir.
     maps: tuple[tuple[str, bool], ...] = (("scanned", False), ("invalid", False))
     maps += (("errors", True), ("failures", True), ("quarantine", True))
     file_subdirs: dict[str, str] = {}
-    located: dict[str, list[tuple[str, str, str, Any]]] = {}
-    stems: dict[str, set[str]] = {}
-    for name, is_file in maps:
-        rows = located[name] = []
-        for key, value in getattr(state, name).items():
-            raw, slash, rest = key.partition("/")
+    by_subdir: dict[str, dict[str, list[str]]] = {}
+    for name, _ in maps:
+        for key in getattr(state, name):
+            raw = key.partition("/")[0]
             subdir = file_subdirs.get(raw)
             if subdir is None:
                 subdir = file_subdirs[raw] = _file_subdir(key)
-            stem = stem_of_key(key) if is_file else (rest if slash else key)
-            found = stems.get(subdir)
-            if found is None:
-                found = stems[subdir] = set()
-            found.add(stem)
-            rows.append((subdir, stem, key, value))
-    parts = {subdir: parts_for(len(found)) for subdir, found in stems.items()}
-    out: dict[tuple[str, int], ScanState] = {}
-    for name, rows in located.items():
-        for subdir, stem, key, value in rows:
-            count = parts[subdir]
-            where = (subdir, shard_of(stem, count) if count > 1 else 1)
-            part = out.get(where)
-            if part is None:
-                part = out[where] = ScanState(state.channel, state.shard, state.complete)
-            getattr(part, name)[key] = value
-    return out
+            by_subdir.setdefault(subdir, {}).setdefault(name, []).append(key)
+    for subdir in sorted(by_subdir):
+        groups = by_subdir.pop(subdir)
+        stems: dict[str, dict[str, str]] = {}  # map name -> key -> stem
+        for name, is_file in maps:
+            keys = groups.get(name, [])
+            if is_file:
+                stems[name] = {key: stem_of_key(key) for key in keys}
+            else:
+                stems[name] = {key: key.split("/", 1)[-1] for key in keys}
+        count = parts_for(len({stem for found in stems.values() for stem in found.values()}))
+        out: dict[int, ScanState] = {}
+        for name, found in stems.items():
+            source = getattr(state, name)
+            for key, stem in found.items():
+                n = shard_of(stem, count) if count > 1 else 1
+                part = out.get(n)
+                if part is None:
+                    part = out[n] = ScanState(state.channel, state.shard, state.complete)
+                getattr(part, name)[key] = source[key]
+        for n in sorted(out):
+            yield (subdir, n), out.pop(n)
 
 
 def _part_bytes(part: ScanState) -> bytes:
@@ -124,7 +128,7 @@ def _part_bytes(part: ScanState) -> bytes:
 def render_state_dir(state: ScanState) -> tuple[dict[str, bytes], str]:
     """The shard files (name -> bytes) and the index text of ``state``."""
     files: dict[str, bytes] = {}
-    for (subdir, n), part in sorted(_split(state).items()):
+    for (subdir, n), part in _split(state):
         raw = _part_bytes(part)
         files[f"{subdir}.{n}.{hashlib.sha256(raw).hexdigest()[:12]}.json.gz"] = raw
     index = {

@@ -176,6 +176,19 @@ def generate(channel: Path, total: int, seed: int, new: int = 0) -> dict[str, in
     return counts
 
 
+def peak_rss() -> int:
+    """This process's peak resident memory in bytes: ``VmHWM`` on Linux (``ru_maxrss`` can
+    carry the parent's peak over ``fork`` + ``exec``), else ``ru_maxrss``."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
 def child_scan(channel: str, out: str, processes: int) -> None:
     """One scan in this process (the child): prints its summary as JSON."""
     from artifact_validation.filters import DEFAULT_FILTER_DIRS, Matcher, load_filters
@@ -198,7 +211,7 @@ def child_scan(channel: str, out: str, processes: int) -> None:
         cache=FileListCache(Path(out) / "cache"),
     )
     elapsed = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    peak = peak_rss()
     print(
         json.dumps(
             {

@@ -99,23 +99,28 @@ def _split(state: ScanState) -> Iterator[tuple[tuple[str, int], ScanState]]:
             by_subdir.setdefault(subdir, {}).setdefault(name, []).append(key)
     for subdir in sorted(by_subdir):
         groups = by_subdir.pop(subdir)
-        stems: dict[str, dict[str, str]] = {}  # map name -> key -> stem
+        stems: dict[str, list[str]] = {}  # map name -> the stem of each of its keys, in order
         for name, is_file in maps:
             keys = groups.get(name, [])
-            if is_file:
-                stems[name] = {key: stem_of_key(key) for key in keys}
-            else:
-                stems[name] = {key: key.split("/", 1)[-1] for key in keys}
-        count = parts_for(len({stem for found in stems.values() for stem in found.values()}))
+            stems[name] = (
+                [stem_of_key(key) for key in keys]
+                if is_file
+                else [key.split("/", 1)[-1] for key in keys]
+            )
+        distinct = {stem for found in stems.values() for stem in found}
+        count = parts_for(len(distinct))
+        place = {stem: shard_of(stem, count) for stem in distinct} if count > 1 else {}
         out: dict[int, ScanState] = {}
-        for name, found in stems.items():
+        for name, keys in groups.items():
             source = getattr(state, name)
-            for key, stem in found.items():
-                n = shard_of(stem, count) if count > 1 else 1
+            buckets: dict[int, list[str]] = {}
+            for key, stem in zip(keys, stems[name], strict=True):
+                buckets.setdefault(place.get(stem, 1), []).append(key)
+            for n, bucket in buckets.items():
                 part = out.get(n)
                 if part is None:
                     part = out[n] = ScanState(state.channel, state.shard, state.complete)
-                getattr(part, name)[key] = source[key]
+                setattr(part, name, {key: source[key] for key in bucket})
         for n in sorted(out):
             yield (subdir, n), out.pop(n)
 
@@ -213,11 +218,11 @@ def load_state_dir(directory: str | os.PathLike[str]) -> ScanState:
         ):
             raise _problem(where, "its channel, shard or complete differ from the index")
         for attr in ("scanned", "invalid", "errors", "failures", "quarantine"):
-            target = getattr(state, attr)
-            for key, value in getattr(part, attr).items():
-                if key in target:
-                    raise _problem(where, f"{shown(key)} is in two shard files")
-                target[key] = value
+            target, found = getattr(state, attr), getattr(part, attr)
+            if not target.keys().isdisjoint(found):
+                twice = next(key for key in found if key in target)
+                raise _problem(where, f"{shown(twice)} is in two shard files")
+            target.update(found)
     return state
 
 

@@ -46,16 +46,13 @@ class Artifact:
         filenames: tuple[str, ...],
         size: int | None = None,
     ) -> None:
-        #: ``<subdir>/<stem>``: the build's identity in scan state
-        setter = object.__setattr__
-        setter(self, "key", sys.intern(f"{subdir}/{stem}"))
-        setter(self, "subdir", subdir)
-        setter(self, "name", name)
-        setter(self, "size", size)
         tails = tuple(f[len(stem) :] if f.startswith(stem) else "" for f in filenames)
-        known = tails in _EXTENSIONS
-        setter(self, "_extensions", _EXTENSIONS[_EXTENSIONS.index(tails)] if known else ())
-        setter(self, "_odd_names", None if known else tuple(filenames))
+        if tails in _EXTENSIONS:
+            self._fill(
+                subdir, stem, name, _EXTENSIONS[_EXTENSIONS.index(tails)], size, odd_names=None
+            )
+        else:
+            self._fill(subdir, stem, name, (), size, odd_names=tuple(filenames))
 
     @classmethod
     def listed(
@@ -64,14 +61,27 @@ class Artifact:
         """The build ``stem`` listed with ``tails`` (one of ``_EXTENSIONS``): no checks, for
         the listing of millions of builds."""
         self = object.__new__(cls)
+        self._fill(subdir, stem, name, tails, size, odd_names=None)
+        return self
+
+    def _fill(
+        self,
+        subdir: str,
+        stem: str,
+        name: str,
+        tails: tuple[str, ...],
+        size: int | None,
+        *,
+        odd_names: tuple[str, ...] | None,
+    ) -> None:
         setter = object.__setattr__
+        #: ``<subdir>/<stem>``: the build's identity in scan state
         setter(self, "key", sys.intern(f"{subdir}/{stem}"))
         setter(self, "subdir", subdir)
         setter(self, "name", name)
         setter(self, "size", size)
         setter(self, "_extensions", tails)
-        setter(self, "_odd_names", None)
-        return self
+        setter(self, "_odd_names", odd_names)
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError(f"Artifact is immutable: cannot set {name!r}")
@@ -245,7 +255,8 @@ def _listing(fh: BinaryIO, subdir: str, keep: Callable[[str], bool] | None, wher
             if filename in removed:
                 continue
             stem = filename[:cut]
-            # The common case in a few tests; anything odd gets the full check and its message.
+            # The common case in a few comparisons; anything odd gets the full check and its
+            # message.
             if (
                 record is None
                 or not filename.endswith(suffix)

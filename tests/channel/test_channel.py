@@ -501,3 +501,19 @@ def test_sessions_are_per_thread(standard) -> None:
         t.join()
     assert len({id(s) for s in sessions}) == 3 and len(made) == 3
     assert json.dumps(len(made)) == "3"
+
+
+def test_artifact_is_a_compact_immutable_value() -> None:
+    """An Artifact keeps a key and which files are listed, yet behaves as the plain value it
+    was: stem, file names (the .conda first), equality, hashing, pickling, no mutation."""
+    import pickle
+
+    both = Artifact("linux-64", "a-1-0", "a", ("a-1-0.conda", "a-1-0.tar.bz2"), 5)
+    assert (both.key, both.stem, both.filename) == ("linux-64/a-1-0", "a-1-0", "a-1-0.conda")
+    assert both.file_keys == ("linux-64/a-1-0.conda", "linux-64/a-1-0.tar.bz2")
+    assert both == Artifact.listed("linux-64", "a-1-0", "a", (".conda", ".tar.bz2"), 5)
+    assert hash(both) == hash(pickle.loads(pickle.dumps(both)))
+    odd = Artifact("linux-64", "a-1-0", "a", ("elsewhere.zip",))
+    assert odd.filenames == ("elsewhere.zip",) and odd != both
+    with pytest.raises(AttributeError):
+        both.size = 6  # type: ignore[misc]

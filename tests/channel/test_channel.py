@@ -512,7 +512,7 @@ def test_artifact_is_a_compact_immutable_value() -> None:
     assert (both.key, both.stem, both.filename) == ("linux-64/a-1-0", "a-1-0", "a-1-0.conda")
     assert both.file_keys == ("linux-64/a-1-0.conda", "linux-64/a-1-0.tar.bz2")
     assert both == Artifact.listed("linux-64", "a-1-0", "a", (".conda", ".tar.bz2"), 5)
-    assert hash(both) == hash(pickle.loads(pickle.dumps(both)))
+    assert hash(both) == hash(pickle.loads(pickle.dumps(both)))  # noqa: S301 (our own bytes)
     odd = Artifact("linux-64", "a-1-0", "a", ("elsewhere.zip",))
     assert odd.filenames == ("elsewhere.zip",) and odd != both
     with pytest.raises(AttributeError):

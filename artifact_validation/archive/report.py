@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 from artifact_validation.archive.verdict import Verdict
 from artifact_validation.core.findings import ADVICE, Code, DocsLink, Finding
 from artifact_validation.core.markdown import md_code, md_link, md_text, plain_text
+from artifact_validation.filters.matcher import Violation
+from artifact_validation.filters.waivers import WaivedViolation
+
+_T = TypeVar("_T")
 
 _DOCS = DocsLink()
 
@@ -22,24 +27,29 @@ def _title(verdict: Verdict, esc: Callable[[str], str] = plain_text) -> str:
     return f"{source}: {state}" + (f" ({esc(ident + where)})" if ident else "")
 
 
+def _capped(items: Sequence[_T], bullet: str, noun: str, line: Callable[[_T], str]) -> list[str]:
+    """``line`` of the first ``MAX_PATHS_SHOWN`` items, then "... and N more <noun>"."""
+    lines = [bullet + line(item) for item in items[:MAX_PATHS_SHOWN]]
+    if len(items) > MAX_PATHS_SHOWN:
+        lines.append(f"{bullet}... and {len(items) - MAX_PATHS_SHOWN} more {noun}")
+    return lines
+
+
 def _clobber_lines(
     verdict: Verdict,
     bullet: str,
     code: Callable[[str], str],
     esc: Callable[[str], str] = plain_text,
 ) -> list[str]:
-    lines = []
-    shown = verdict.violations[:MAX_PATHS_SHOWN]
-    for v in shown:
+    def line(v: Violation) -> str:
         owners = esc(", ".join(v.allowed) or "nobody")
         where = f" in {code(v.where)}" if v.where else ""
-        lines.append(
-            f"{bullet}{code(v.path)}: protected by filter {code(v.filter)} "
+        return (
+            f"{code(v.path)}: protected by filter {code(v.filter)} "
             f"(glob {code(v.glob)}{where}); only {owners} may ship it"
         )
-    if len(verdict.violations) > len(shown):
-        lines.append(f"{bullet}... and {len(verdict.violations) - len(shown)} more paths")
-    return lines
+
+    return _capped(verdict.violations, bullet, "paths", line)
 
 
 def _waived_lines(
@@ -49,25 +59,19 @@ def _waived_lines(
     esc: Callable[[str], str] = plain_text,
 ) -> list[str]:
     """One line per waived violation: the path, the filter, and the waiver's date, reason, issue."""
-    lines = []
-    ordered = sorted(verdict.waived, key=lambda w: (w.violation.path, w.violation.filter))
-    shown = ordered[:MAX_PATHS_SHOWN]
-    for w in shown:
-        lines.append(
-            f"{bullet}{code(w.violation.path)} (filter {code(w.violation.filter)}): waived until "
+
+    def line(w: WaivedViolation) -> str:
+        return (
+            f"{code(w.violation.path)} (filter {code(w.violation.filter)}): waived until "
             f"{w.waiver.expires.isoformat()}: {esc(w.waiver.reason)} ({esc(w.waiver.issue)})"
         )
-    if len(ordered) > len(shown):
-        lines.append(f"{bullet}... and {len(ordered) - len(shown)} more waived paths")
-    return lines
+
+    ordered = sorted(verdict.waived, key=lambda w: (w.violation.path, w.violation.filter))
+    return _capped(ordered, bullet, "waived paths", line)
 
 
 def _path_lines(finding: Finding, bullet: str, code: Callable[[str], str]) -> list[str]:
-    shown = finding.paths[:MAX_PATHS_SHOWN]
-    lines = [f"{bullet}{code(p)}" for p in shown]
-    if len(finding.paths) > len(shown):
-        lines.append(f"{bullet}... and {len(finding.paths) - len(shown)} more paths")
-    return lines
+    return _capped(finding.paths, bullet, "paths", code)
 
 
 def render_text(verdict: Verdict, docs: DocsLink = _DOCS) -> str:

@@ -37,7 +37,6 @@ from artifact_validation.worker.ledger import (
     Status,
     artifact_key,
     latest,
-    utc_now_text,
 )
 from artifact_validation.worker.outcome import (
     MAX_ISSUE_BODY,
@@ -127,7 +126,6 @@ __all__ = [
     "run_event_file",
     "settings_from_env",
     "step_exit_code",
-    "utc_now_text",
     "validate_step",
     "write_outcome",
 ]

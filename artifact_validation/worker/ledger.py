@@ -25,7 +25,6 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from artifact_validation.core.errors import HttpStatusError, PushError
-from artifact_validation.core.utc import utc_text
 from artifact_validation.services.github import GitHub
 
 #: The branch the ledger lives on.
@@ -161,8 +160,3 @@ def latest(records: Iterable[Record]) -> dict[str, Record]:
         if record.artifact not in out or record.time >= out[record.artifact].time:
             out[record.artifact] = record
     return out
-
-
-def utc_now_text(now: datetime | None = None) -> str:
-    """A record time: UTC, ISO 8601, seconds (``core.utc``)."""
-    return utc_text(now)

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 
 from artifact_validation.core.conda import split_filename, split_stem
 from artifact_validation.core.errors import ValidationError
+from artifact_validation.core.utc import utc_text
 from artifact_validation.services.anaconda import Anaconda, Dist
 from artifact_validation.services.github import GitHub
 from artifact_validation.services.ownership import Registry
@@ -28,7 +29,6 @@ from artifact_validation.worker.ledger import (
     Status,
     artifact_key,
     latest,
-    utc_now_text,
 )
 
 #: Seconds a staged file is left to its own dispatch before reconcile steps in.
@@ -107,7 +107,7 @@ def reconcile(
             if not dry_run:
                 gh.dispatch(repo, EVENT_TYPES[0], dispatch_payload(event))
                 announced.append(
-                    Record(key, Status.DISPATCHED, utc_now_text(current), "no outcome recorded")
+                    Record(key, Status.DISPATCHED, utc_text(current), "no outcome recorded")
                 )
             result.dispatched.append(key)
     if not dry_run:
@@ -148,5 +148,5 @@ class _Announcer:
             filename=filename,
             label=label,
             comment_on_error=True,
-            correlation_id=f"reconcile-{utc_now_text().replace(':', '')}",
+            correlation_id=f"reconcile-{utc_text().replace(':', '')}",
         )

@@ -40,6 +40,7 @@ from artifact_validation.core.errors import (
     ValidationError,
 )
 from artifact_validation.core.findings import Code, DocsLink
+from artifact_validation.core.utc import utc_text
 from artifact_validation.filters.files import load_filters
 from artifact_validation.filters.matcher import Matcher
 from artifact_validation.filters.waivers import Waivers, load_waivers, today_utc
@@ -68,7 +69,7 @@ from artifact_validation.worker.feedstock import (
     note_on_open_issue,
     open_or_comment,
 )
-from artifact_validation.worker.ledger import Ledger, Record, artifact_key, utc_now_text
+from artifact_validation.worker.ledger import Ledger, Record, artifact_key
 from artifact_validation.worker.outcome import Outcome, issue_body, load_outcome, write_outcome
 from artifact_validation.worker.publish import Owners, Tokens, publish
 
@@ -325,7 +326,7 @@ def record_step(outcome: Outcome, settings: Settings, options: Options, services
     record = Record(
         artifact=artifact_key(options.from_owner, event.label, event.basename),
         status=outcome.status,
-        time=utc_now_text(),
+        time=utc_text(),
         reason=outcome.reason,
         run=settings.run.run_link,
         correlation_id=event.correlation_id,

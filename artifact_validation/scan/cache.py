@@ -8,7 +8,7 @@ import os
 import tempfile
 import time
 import zlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from pathlib import Path
 
 #: A complete run compacts the file-list cache once it has this many segments more than its
@@ -160,22 +160,24 @@ class FileListCache:
             self.damaged += 1
 
     def entries(
-        self, keys: set[str], segments: Sequence[Path] | None = None
+        self, keys: Collection[str], segments: Sequence[Path] | None = None
     ) -> Iterator[tuple[str, str, tuple[str, ...]]]:
         """``(key, name, paths)`` for each of ``keys`` the cache holds, each once (newest wins
-        is not needed: a build's file list never changes); only from ``segments`` if given."""
-        wanted = set(keys)
+        is not needed: a build's file list never changes); only from ``segments`` if given.
+
+        ``keys`` is only read (a re-check hands every worker task the same millions)."""
+        found: set[str] = set()
         for segment in self.segments() if segments is None else segments:
             for key, line in self._lines(segment):
-                if key not in wanted:
+                if key not in keys or key in found:
                     continue
                 decoded = _decode(line)
                 if decoded is None:
                     continue
                 name, paths = decoded
-                wanted.discard(key)
+                found.add(key)
                 yield key, name, tuple(paths)
-                if not wanted:
+                if len(found) == len(keys):
                     return
 
     def needs_compaction(self, live: int) -> bool:

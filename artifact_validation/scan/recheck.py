@@ -50,7 +50,7 @@ def check_serial(
 ) -> Iterator[Checked]:
     """``(key, name, violations)`` of each of ``keys`` (key -> subdir) the cache holds (in
     ``segments`` only, if given)."""
-    for key, name, paths in cache.entries(set(keys), segments):
+    for key, name, paths in cache.entries(keys, segments):
         yield key, name, matcher.check(name, keys[key], paths)
 
 

@@ -149,15 +149,20 @@ class Listing:
     problems: dict[str, str] = field(default_factory=dict)
 
 
-def _record_problem(parts: tuple[str, str] | None, name: Any, size: Any, section: str) -> str:
-    if parts is None:
-        return "not a valid conda artifact file name (<name>-<version>-<build>.conda/.tar.bz2)"
-    expected = ".tar.bz2" if section == "packages" else ".conda"
-    if parts[1] != expected:
-        return f"listed under {section!r} but does not end in {expected}"
-    if name is not None and name != name_of_stem(parts[0]):
+def _record_problem(filename: str, record: _Record | None, suffix: str, section: str) -> str:
+    """Why the record of ``filename`` in ``section`` (whose files end in ``suffix``) is
+    refused; "" when it is a build. A few comparisons in the common case (millions)."""
+    stem = filename[: -len(suffix)]
+    if not filename.endswith(suffix) or not STEM_RE.fullmatch(stem):
+        if split_filename(filename) is None:
+            return "not a valid conda artifact file name (<name>-<version>-<build>.conda/.tar.bz2)"
+        return f"listed under {section!r} but does not end in {suffix}"
+    if record is None:
+        return "the repodata record is not an object"
+    name, size = record.name, record.size
+    if name is not None and name != name_of_stem(stem):
         return f"repodata name {str(name)[:100]!r} does not match the file name"
-    if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size < 0):
+    if size is not None and (type(size) is not int or size < 0):  # (a bool is no size)
         return "repodata size is not a non-negative integer"
     return ""
 
@@ -254,23 +259,11 @@ def _listing(fh: BinaryIO, subdir: str, keep: Callable[[str], bool] | None, wher
         for filename, record in records.items():
             if filename in removed:
                 continue
+            problem = _record_problem(filename, record, suffix, section)
+            if problem:
+                listing.problems[f"{subdir}/{filename}"[:300]] = problem
+                continue
             stem = filename[:cut]
-            # The common case in a few comparisons; anything odd gets the full check and its
-            # message.
-            if (
-                record is None
-                or not filename.endswith(suffix)
-                or not STEM_RE.fullmatch(stem)
-                or (record.name is not None and record.name != stem.rsplit("-", 2)[0])
-                or (record.size is not None and (type(record.size) is not int or record.size < 0))
-            ):
-                name, size = (record.name, record.size) if record is not None else (None, None)
-                problem = _record_problem(split_filename(filename), name, size, section)
-                if record is None:
-                    problem = problem or "the repodata record is not an object"
-                if problem:
-                    listing.problems[f"{subdir}/{filename}"[:300]] = problem
-                    continue
             if keep is not None and not keep(stem):
                 continue
             sizes[stem] = record.size  # type: ignore[union-attr]
